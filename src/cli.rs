@@ -1,0 +1,301 @@
+//! The command line: clap definitions only. Doc comments here are the
+//! `--help` text, so they are written for the person at the terminal.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::keys::KeyType;
+use crate::san::San;
+use crate::subject;
+
+const ABOUT: &str = "Make the TLS files for one-way and mutual TLS: a private CA, a server \
+certificate and a client certificate";
+
+const LONG_ABOUT: &str = "\
+Make the TLS files for one-way and mutual TLS: a private CA, a server certificate and a client
+certificate, with subjectAltNames that Go, rustls and browsers accept.
+
+`certgen all --cn localhost --out cert` writes the nine files of the Milvus TLS recipe:
+ca.key ca.pem ca.srl, server.key server.csr server.pem, client.key client.csr client.pem.
+
+Private keys are written owner-only (0600). No existing file is replaced without --force, and a
+CA is never replaced except by `certgen ca --force`, which keeps the old pair beside the new.";
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  2  bad usage or unusable input (flag value, CA files, serial file)
+  3  a file to be written already exists (see --force)
+  4  writing the output failed (permissions, disk full)";
+
+const DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=36500;
+
+/// The parsed command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "certgen",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Print nothing on success; errors still go to stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the certificate authority: ca.key and ca.pem.
+    #[command(after_help = EXIT_CODES)]
+    Ca(CaArgs),
+
+    /// Issue a server certificate from the CA: server.key, server.csr, server.pem; updates ca.srl.
+    #[command(after_help = EXIT_CODES)]
+    Server(LeafArgs),
+
+    /// Issue a client certificate from the CA: client.key, client.csr, client.pem; updates ca.srl.
+    #[command(after_help = EXIT_CODES)]
+    Client(LeafArgs),
+
+    /// Create the CA (or reuse the one in --out) and issue a server and a client certificate.
+    ///
+    /// Writes ca.key ca.pem ca.srl server.key server.csr server.pem client.key client.csr
+    /// client.pem. A CA already in --out is checked (its key must match its certificate) and
+    /// reused; --force re-issues the server and client files but never replaces the CA.
+    #[command(after_help = EXIT_CODES)]
+    All(AllArgs),
+}
+
+/// Subject fields other than the common name: the recipe's Country, State,
+/// Location, Organization and Organizational variables.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SubjectArgs {
+    /// Country: a two-letter ISO 3166 code such as CN or US (subject C).
+    #[arg(long, value_name = "CODE", value_parser = parse_country)]
+    pub country: Option<String>,
+
+    /// State or province (subject ST).
+    #[arg(long, value_parser = parse_place)]
+    pub state: Option<String>,
+
+    /// Locality, usually the city (subject L).
+    #[arg(long, value_parser = parse_place)]
+    pub locality: Option<String>,
+
+    /// Organization (subject O).
+    #[arg(long, value_parser = parse_name)]
+    pub org: Option<String>,
+
+    /// Organizational unit (subject OU).
+    #[arg(long, value_parser = parse_name)]
+    pub ou: Option<String>,
+}
+
+/// Options of `certgen ca`.
+#[derive(Args, Debug, Clone)]
+pub struct CaArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+
+    /// Common name of the CA (subject CN); it names the CA, not a host.
+    #[arg(long, default_value = "certgen CA", value_parser = parse_name)]
+    pub cn: String,
+
+    /// Days the CA is valid.
+    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
+    pub days: u32,
+
+    /// Key algorithm of the CA.
+    #[arg(long, value_enum, default_value_t = KeyType::Rsa2048)]
+    pub key_type: KeyType,
+
+    /// Folder to write to; created if missing.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+
+    /// Replace an existing CA. The old ca.key and ca.pem are kept beside the new ones as
+    /// ca.key.replaced-TIME and ca.pem.replaced-TIME; certificates the old CA issued no longer
+    /// verify against the new one.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `certgen server` and `certgen client`.
+#[derive(Args, Debug, Clone)]
+pub struct LeafArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+
+    /// Common name (subject CN). Also the subjectAltName when no --san is given; for localhost
+    /// that default adds 127.0.0.1 and ::1.
+    #[arg(long, default_value = "localhost", value_parser = parse_name)]
+    pub cn: String,
+
+    /// A subjectAltName: DNS name (wildcards allowed), IPv4 or IPv6 address, email or URI, told
+    /// apart by form; prefix DNS:, IP:, email: or URI: to force one. Repeatable. When given,
+    /// these are the certificate's only names.
+    #[arg(long, value_name = "NAME", value_parser = parse_san)]
+    pub san: Vec<San>,
+
+    /// Days the certificate is valid; cut to the CA's end if it would outlive the CA.
+    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
+    pub days: u32,
+
+    /// Key algorithm of the new key. The CA's own key decides the signature algorithm.
+    #[arg(long, value_enum, default_value_t = KeyType::Rsa2048)]
+    pub key_type: KeyType,
+
+    /// Base name of the files written: NAME.key, NAME.csr, NAME.pem [default: server or client].
+    #[arg(long, value_parser = parse_file_stem)]
+    pub name: Option<String>,
+
+    /// CA certificate to issue from [default: DIR/ca.pem]. The serial file is kept beside it,
+    /// with the extension .srl, as openssl does.
+    #[arg(long, value_name = "FILE", requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// CA private key to issue with [default: DIR/ca.key].
+    #[arg(long, value_name = "FILE", requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
+
+    /// Folder to write to; created if missing.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+
+    /// Replace existing NAME.key, NAME.csr and NAME.pem with a newly issued set.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `certgen all`.
+#[derive(Args, Debug, Clone)]
+pub struct AllArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+
+    /// Common name of the server and client certificates (subject CN). Also their
+    /// subjectAltName when no --san is given; for localhost that default adds 127.0.0.1 and ::1.
+    #[arg(long, default_value = "localhost", value_parser = parse_name)]
+    pub cn: String,
+
+    /// Common name of the CA, when one is created.
+    #[arg(long, default_value = "certgen CA", value_parser = parse_name)]
+    pub ca_cn: String,
+
+    /// A subjectAltName of the server and client certificates: DNS name (wildcards allowed),
+    /// IPv4 or IPv6 address, email or URI, told apart by form; prefix DNS:, IP:, email: or URI:
+    /// to force one. Repeatable. When given, these are the certificates' only names.
+    #[arg(long, value_name = "NAME", value_parser = parse_san)]
+    pub san: Vec<San>,
+
+    /// Days the server and client certificates are valid; cut to the CA's end if longer.
+    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
+    pub days: u32,
+
+    /// Days the CA is valid, when one is created.
+    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
+    pub ca_days: u32,
+
+    /// Key algorithm of every new key.
+    #[arg(long, value_enum, default_value_t = KeyType::Rsa2048)]
+    pub key_type: KeyType,
+
+    /// Folder to write to; created if missing.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+
+    /// Re-issue the server and client files if they exist. The CA is never replaced here;
+    /// use `certgen ca --force` for that.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_country(value: &str) -> Result<String, String> {
+    subject::parse_country(value).map_err(|e| e.to_string())
+}
+
+fn parse_name(value: &str) -> Result<String, String> {
+    subject::check_attribute(value, subject::MAX_NAME).map_err(|e| e.to_string())
+}
+
+fn parse_place(value: &str) -> Result<String, String> {
+    subject::check_attribute(value, subject::MAX_PLACE).map_err(|e| e.to_string())
+}
+
+fn parse_san(value: &str) -> Result<San, String> {
+    San::parse(value).map_err(|e| format!("{e:#}"))
+}
+
+/// A file base name: letters, digits, dot, hyphen and underscore, so that
+/// `--name` can never point outside the output folder.
+fn parse_file_stem(value: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+    if value.is_empty() || value.starts_with('.') || !value.chars().all(allowed) {
+        return Err(
+            "must be a plain file name: letters, digits, '.', '-' and '_', \
+                    not starting with '.'"
+                .into(),
+        );
+    }
+    if value == "ca" {
+        return Err("\"ca\" would overwrite the CA's own files".into());
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn all_has_the_recipe_defaults() {
+        let cli = Cli::try_parse_from(["certgen", "all"]).unwrap();
+        let Command::All(args) = cli.command else {
+            panic!("parsed as another subcommand");
+        };
+        assert_eq!(args.cn, "localhost");
+        assert_eq!(args.days, 3650);
+        assert_eq!(args.ca_days, 3650);
+        assert_eq!(args.key_type, KeyType::Rsa2048);
+        assert_eq!(args.out, PathBuf::from("."));
+        assert!(args.san.is_empty());
+    }
+
+    #[test]
+    fn rejects_bad_flag_values() {
+        let bad: [&[&str]; 8] = [
+            &["certgen", "all", "--country", "China"],
+            &["certgen", "all", "--days", "0"],
+            &["certgen", "all", "--days", "36501"],
+            &["certgen", "all", "--key-type", "dsa"],
+            &["certgen", "all", "--san", "bad name"],
+            &["certgen", "server", "--name", "../x"],
+            &["certgen", "server", "--ca-cert", "ca.pem"],
+            &["certgen", "ca", "--cn", ""],
+        ];
+        for args in bad {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn quiet_is_accepted_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["certgen", "ca", "--quiet"]).unwrap();
+        assert!(cli.quiet);
+    }
+}

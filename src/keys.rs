@@ -1,0 +1,107 @@
+//! Key types: generating a key pair and reading one back from a PEM file.
+
+use std::fmt;
+
+use anyhow::{anyhow, bail, Result};
+use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm};
+
+/// The key algorithms certgen can generate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyType {
+    /// RSA 2048-bit, the recipe's choice and the most widely accepted.
+    #[default]
+    Rsa2048,
+    /// RSA 3072-bit (NIST's recommendation past 2030).
+    Rsa3072,
+    /// RSA 4096-bit.
+    Rsa4096,
+    /// ECDSA on P-256: small, fast and accepted everywhere TLS 1.2+ runs.
+    EcdsaP256,
+    /// ECDSA on P-384, signed with SHA-384.
+    EcdsaP384,
+    /// Ed25519; not accepted by some older TLS stacks and browsers.
+    Ed25519,
+}
+
+impl KeyType {
+    /// Every key type, in the order `--help` lists them.
+    pub const ALL: [KeyType; 6] = [
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::Rsa4096,
+        KeyType::EcdsaP256,
+        KeyType::EcdsaP384,
+        KeyType::Ed25519,
+    ];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::Rsa2048 => "rsa2048",
+            KeyType::Rsa3072 => "rsa3072",
+            KeyType::Rsa4096 => "rsa4096",
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Ed25519 => "ed25519",
+        }
+    }
+
+    /// The algorithm a key of this type signs with: SHA-256 everywhere but
+    /// P-384, whose security level calls for SHA-384 (RFC 5480 section 4).
+    pub fn signature_algorithm(self) -> &'static SignatureAlgorithm {
+        match self {
+            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
+            KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+            KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+            KeyType::Ed25519 => &rcgen::PKCS_ED25519,
+        }
+    }
+
+    /// Generates a fresh key pair of this type.
+    pub fn generate(self) -> Result<KeyPair> {
+        let rsa = |size| KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size);
+        let pair = match self {
+            KeyType::Rsa2048 => rsa(RsaKeySize::_2048),
+            KeyType::Rsa3072 => rsa(RsaKeySize::_3072),
+            KeyType::Rsa4096 => rsa(RsaKeySize::_4096),
+            other => KeyPair::generate_for(other.signature_algorithm()),
+        };
+        pair.map_err(|e| anyhow!("failed to generate a {} key: {e}", self.name()))
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether a key pair is RSA, whose TLS 1.2 key exchange needs the
+/// keyEncipherment key usage that ECDSA and Ed25519 keys must not carry.
+pub fn is_rsa(key: &KeyPair) -> bool {
+    key.algorithm() == &rcgen::PKCS_RSA_SHA256
+        || key.algorithm() == &rcgen::PKCS_RSA_SHA384
+        || key.algorithm() == &rcgen::PKCS_RSA_SHA512
+}
+
+/// PEM labels of the private key encodings certgen reads: PKCS#8 (what it
+/// writes and what OpenSSL 3 writes), PKCS#1 and SEC1 (older openssl).
+const PRIVATE_KEY_LABELS: [&str; 3] = ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"];
+
+/// Reads a private key from PEM text.
+///
+/// The caller adds the file name to the error.
+pub fn parse_private_key(text: &str) -> Result<KeyPair> {
+    let block = pem::parse(text).map_err(|e| anyhow!("not a PEM file: {e}"))?;
+    if block.tag() == "ENCRYPTED PRIVATE KEY" {
+        bail!("the key is encrypted; decrypt it first (openssl pkey -in KEY -out PLAIN.key)");
+    }
+    if !PRIVATE_KEY_LABELS.contains(&block.tag()) {
+        bail!(
+            "expected a PEM private key, found a {:?} block",
+            block.tag()
+        );
+    }
+    KeyPair::try_from(block.contents())
+        .map_err(|e| anyhow!("the private key could not be read: {e}"))
+}

@@ -1,0 +1,17 @@
+//! The `certgen` command: parse the command line, run it, and turn a
+//! failure into one line on stderr and its exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = certgen::cli::Cli::parse();
+    match certgen::run::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::from(failure.kind.exit_code())
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! A harness for running the certgen binary in a temporary folder, and for
+//! asking the `openssl` command line about what it wrote.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temporary working folder that is removed when the test ends.
+pub struct Env {
+    dir: tempfile::TempDir,
+}
+
+/// What one run of a command printed, with the command line for messages.
+pub struct Run {
+    pub command: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// Everything a failed assertion should show.
+    pub fn describe(&self) -> String {
+        format!(
+            "command: {}\nexit: {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.command,
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    /// Panics unless the command exited 0.
+    #[track_caller]
+    pub fn success(self) -> Run {
+        assert!(self.output.status.success(), "expected success\n{}", self.describe());
+        self
+    }
+
+    /// Panics unless the command exited with `code`.
+    #[track_caller]
+    pub fn failure(self, code: i32) -> Run {
+        assert_eq!(self.code(), Some(code), "unexpected exit code\n{}", self.describe());
+        self
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("create a temporary folder"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs certgen with `args` in this folder.
+    pub fn certgen(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_certgen"));
+        command.args(args).current_dir(self.path());
+        run(command, "certgen", args)
+    }
+
+    /// Runs the openssl command line with `args` in this folder.
+    pub fn openssl(&self, args: &[&str]) -> Run {
+        let mut command = Command::new("openssl");
+        command.args(args).current_dir(self.path());
+        run(command, "openssl", args)
+    }
+
+    /// The names of the files in a folder below this one, sorted.
+    pub fn listing(&self, sub: &str) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.join(sub))
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Every file below `sub` with its bytes, to prove a failed run changed
+    /// nothing.
+    pub fn snapshot(&self, sub: &str) -> Vec<(String, Vec<u8>)> {
+        self.listing(sub)
+            .into_iter()
+            .map(|name| {
+                let bytes = fs::read(self.join(sub).join(&name)).unwrap();
+                (name, bytes)
+            })
+            .collect()
+    }
+}
+
+fn run(mut command: Command, name: &str, args: &[&str]) -> Run {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("failed to start {name}: {e}"));
+    Run {
+        command: format!("{name} {}", args.join(" ")),
+        output,
+    }
+}
+
+/// The nine files of the Milvus recipe, sorted.
+pub const NINE_FILES: [&str; 9] = [
+    "ca.key",
+    "ca.pem",
+    "ca.srl",
+    "client.csr",
+    "client.key",
+    "client.pem",
+    "server.csr",
+    "server.key",
+    "server.pem",
+];
+
+/// Every key type certgen offers, by its command-line name.
+pub const KEY_TYPES: [&str; 6] = [
+    "rsa2048",
+    "rsa3072",
+    "rsa4096",
+    "ecdsa-p256",
+    "ecdsa-p384",
+    "ed25519",
+];
