@@ -112,6 +112,13 @@ fn certificate_der(bytes: &[u8]) -> Result<Vec<u8>> {
     }
     let blocks = pem::parse_many(bytes).map_err(|e| anyhow!("malformed PEM: {e}"))?;
     let Some(block) = blocks.into_iter().find(|b| b.tag() == "CERTIFICATE") else {
+        // The pem crate skips a block with no END line rather than fail.
+        let begin = bytes
+            .windows(b"-----BEGIN CERTIFICATE-----".len())
+            .any(|w| w == b"-----BEGIN CERTIFICATE-----");
+        if begin {
+            bail!("the CERTIFICATE block has no END line; the file looks truncated");
+        }
         bail!("no CERTIFICATE block in the PEM file");
     };
     Ok(block.into_contents())

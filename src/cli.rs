@@ -22,6 +22,20 @@ ca.key ca.pem ca.srl, server.key server.csr server.pem, client.key client.csr cl
 Private keys are written owner-only (0600). No existing file is replaced without --force, and a
 CA is never replaced except by `certgen ca --force`, which keeps the old pair beside the new.";
 
+const EXAMPLES_AND_EXIT_CODES: &str = "\
+Examples:
+  certgen all --cn localhost --out cert      CA, server and client for a local service
+  certgen all --cn milvus.example.com --san milvus.example.com --san 10.0.0.5 --out cert
+  certgen ca --org Acme --cn 'Acme CA' --out pki
+  certgen server --out pki --name proxy --cn proxy --san proxy.milvus.svc
+  certgen client --out pki --name alice --cn alice --key-type ecdsa-p256
+
+Exit codes:
+  0  success
+  2  bad usage or unusable input (flag value, CA files, serial file)
+  3  a file to be written already exists (see --force)
+  4  writing the output failed (permissions, disk full)";
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
@@ -38,7 +52,7 @@ const DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=36500;
     version,
     about = ABOUT,
     long_about = LONG_ABOUT,
-    after_help = EXIT_CODES,
+    after_help = EXAMPLES_AND_EXIT_CODES,
     propagate_version = true
 )]
 pub struct Cli {

@@ -17,7 +17,7 @@ pub enum KeyType {
     Rsa4096,
     /// ECDSA on P-256: small, fast and accepted everywhere TLS 1.2+ runs.
     EcdsaP256,
-    /// ECDSA on P-384, signed with SHA-384.
+    /// ECDSA on P-384; a P-384 CA signs with SHA-384.
     EcdsaP384,
     /// Ed25519; not accepted by some older TLS stacks and browsers.
     Ed25519,
@@ -64,6 +64,7 @@ impl KeyType {
             KeyType::Rsa2048 => rsa(RsaKeySize::_2048),
             KeyType::Rsa3072 => rsa(RsaKeySize::_3072),
             KeyType::Rsa4096 => rsa(RsaKeySize::_4096),
+            KeyType::Ed25519 => return generate_ed25519(),
             other => KeyPair::generate_for(other.signature_algorithm()),
         };
         pair.map_err(|e| anyhow!("failed to generate a {} key: {e}", self.name()))
@@ -74,6 +75,19 @@ impl fmt::Display for KeyType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Generates an Ed25519 key in PKCS#8 version 1 form.
+///
+/// The default form of aws-lc (RFC 5958 version 2, with the public key
+/// appended) is one that OpenSSL 3.0 refuses to read, so a key in it could
+/// not be used with the openssl tools a Milvus setup is checked with.
+fn generate_ed25519() -> Result<KeyPair> {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8v1(&rng)
+        .map_err(|_| anyhow!("failed to generate an ed25519 key"))?;
+    KeyPair::try_from(pkcs8.as_ref())
+        .map_err(|e| anyhow!("failed to load the generated ed25519 key: {e}"))
 }
 
 /// Whether a key pair is RSA, whose TLS 1.2 key exchange needs the
@@ -104,4 +118,45 @@ pub fn parse_private_key(text: &str) -> Result<KeyPair> {
     }
     KeyPair::try_from(block.contents())
         .map_err(|e| anyhow!("the private key could not be read: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ed25519_keys_are_pkcs8_version_1() {
+        let key = KeyType::Ed25519.generate().unwrap();
+        let der = key.serialize_der();
+        // SEQUENCE, INTEGER 0 (version 1), then the Ed25519 algorithm.
+        assert_eq!(&der[..5], &[0x30, 0x2e, 0x02, 0x01, 0x00]);
+        assert_eq!(der.len(), 48);
+    }
+
+    #[test]
+    fn reads_back_every_generated_key_type() {
+        for key_type in KeyType::ALL {
+            let key = key_type.generate().unwrap();
+            let back = parse_private_key(&key.serialize_pem()).unwrap();
+            assert_eq!(back.public_key_raw(), key.public_key_raw(), "{key_type}");
+            assert_eq!(
+                back.algorithm(),
+                key_type.signature_algorithm(),
+                "{key_type}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_keys_it_cannot_use() {
+        assert!(parse_private_key("").is_err());
+        assert!(parse_private_key(
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+        )
+        .is_err());
+        let encrypted =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let err = parse_private_key(encrypted).unwrap_err();
+        assert!(err.to_string().contains("encrypted"), "{err}");
+    }
 }

@@ -120,6 +120,7 @@ impl LeafPaths {
 
 fn run_ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<(), Failure> {
     let paths = CaPaths::in_dir(&args.out);
+    refuse_folders(&[&paths.key, &paths.cert])?;
     let present: Vec<&Path> = [paths.key.as_path(), paths.cert.as_path()]
         .into_iter()
         .filter(|p| files::occupied(p))
@@ -201,6 +202,7 @@ fn run_leaf(
         args.force,
         &format!("certgen {}", role.name()),
     )?;
+    refuse_folders(&[&ca_paths.serial])?;
 
     let serial = next_serial(&ca_paths.serial).or_fail(Kind::Input)?;
     let subject = subject(&args.subject, &args.cn);
@@ -253,6 +255,7 @@ fn run_all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<(), F
         .chain(client_paths.all())
         .collect();
     refuse_existing(&leaf_files, args.force, "certgen all")?;
+    refuse_folders(&[&ca_paths.serial])?;
 
     let subject = subject(&args.subject, &args.cn);
     let sans = sans_or_defaults(&args.san, &args.cn).or_fail(Kind::Input)?;
@@ -376,8 +379,24 @@ fn load_existing_ca(paths: &CaPaths, out: &Path, now: OffsetDateTime) -> Result<
     Ok(ca)
 }
 
+/// Refuses a folder where a file is to go, even with `--force`: found only
+/// when moving files into place, it would stop the run halfway.
+fn refuse_folders(paths: &[&Path]) -> Result<(), Failure> {
+    match paths.iter().find(|p| p.is_dir()) {
+        Some(dir) => Err(Failure::new(
+            Kind::Input,
+            anyhow!(
+                "{} is a folder; certgen needs to write a file there",
+                dir.display()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Fails with [`Kind::Exists`], naming every occupied path, unless `force`.
 fn refuse_existing(paths: &[&Path], force: bool, command: &str) -> Result<(), Failure> {
+    refuse_folders(paths)?;
     let present: Vec<&Path> = paths
         .iter()
         .copied()
