@@ -43,14 +43,23 @@ impl Run {
     /// Panics unless the command exited 0.
     #[track_caller]
     pub fn success(self) -> Run {
-        assert!(self.output.status.success(), "expected success\n{}", self.describe());
+        assert!(
+            self.output.status.success(),
+            "expected success\n{}",
+            self.describe()
+        );
         self
     }
 
     /// Panics unless the command exited with `code`.
     #[track_caller]
     pub fn failure(self, code: i32) -> Run {
-        assert_eq!(self.code(), Some(code), "unexpected exit code\n{}", self.describe());
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "unexpected exit code\n{}",
+            self.describe()
+        );
         self
     }
 }
@@ -97,13 +106,18 @@ impl Env {
         names
     }
 
-    /// Every file below `sub` with its bytes, to prove a failed run changed
-    /// nothing.
+    /// Every entry of the folder `sub` with its bytes (a folder as the
+    /// marker `<folder>`), to prove a failed run changed nothing.
     pub fn snapshot(&self, sub: &str) -> Vec<(String, Vec<u8>)> {
         self.listing(sub)
             .into_iter()
             .map(|name| {
-                let bytes = fs::read(self.join(sub).join(&name)).unwrap();
+                let path = self.join(sub).join(&name);
+                let bytes = if path.is_dir() {
+                    b"<folder>".to_vec()
+                } else {
+                    fs::read(&path).unwrap()
+                };
                 (name, bytes)
             })
             .collect()
