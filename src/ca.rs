@@ -48,6 +48,11 @@ impl Ca {
         if cert.subject().iter().any(|rdn| rdn.iter().count() != 1) {
             bail!("the CA subject has a multi-valued RDN, which certgen cannot issue under");
         }
+        // Reading the issuer name and key identifier now turns a CA rcgen
+        // cannot issue under (an exotic string type in its subject) into an
+        // input error here, rather than a failure halfway through issuing.
+        Issuer::from_ca_cert_der(&cert_der.as_slice().into(), &key)
+            .map_err(|e| anyhow!("the CA certificate cannot be used to issue: {e}"))?;
         let validity = cert.validity();
         Ok(Ca {
             subject: cert.subject().to_string(),

@@ -34,14 +34,16 @@ Exit codes:
   0  success
   2  bad usage or unusable input (flag value, CA files, serial file)
   3  a file to be written already exists (see --force)
-  4  writing the output failed (permissions, disk full)";
+  4  writing the output failed (permissions, disk full)
+  5  internal error (key generation or signing failed); please report it";
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   2  bad usage or unusable input (flag value, CA files, serial file)
   3  a file to be written already exists (see --force)
-  4  writing the output failed (permissions, disk full)";
+  4  writing the output failed (permissions, disk full)
+  5  internal error (key generation or signing failed); please report it";
 
 const DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=36500;
 
@@ -120,9 +122,10 @@ pub struct CaArgs {
     #[command(flatten)]
     pub subject: SubjectArgs,
 
-    /// Common name of the CA (subject CN); it names the CA, not a host.
-    #[arg(long, default_value = "certgen CA", value_parser = parse_name)]
-    pub cn: String,
+    /// Common name of the CA (subject CN); it names the CA, not a host [default: "certgen CA"
+    /// and a random tag, such as "certgen CA 5e1f09ab", so that no two CAs share a name].
+    #[arg(long, value_parser = parse_name)]
+    pub cn: Option<String>,
 
     /// Days the CA is valid.
     #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
@@ -201,9 +204,10 @@ pub struct AllArgs {
     #[arg(long, default_value = "localhost", value_parser = parse_name)]
     pub cn: String,
 
-    /// Common name of the CA, when one is created.
-    #[arg(long, default_value = "certgen CA", value_parser = parse_name)]
-    pub ca_cn: String,
+    /// Common name of the CA, when one is created [default: "certgen CA" and a random tag, such
+    /// as "certgen CA 5e1f09ab", so that no two CAs share a name].
+    #[arg(long, value_parser = parse_name)]
+    pub ca_cn: Option<String>,
 
     /// A subjectAltName of the server and client certificates: DNS name (wildcards allowed),
     /// IPv4 or IPv6 address, email or URI, told apart by form; prefix DNS:, IP:, email: or URI:

@@ -18,6 +18,9 @@ pub enum Kind {
     Exists,
     /// Writing the output failed: a read-only folder, a full disk. Exit code 4.
     Write,
+    /// Something that should not fail did: key generation, the system random
+    /// number generator, encoding a certificate. Exit code 5.
+    Internal,
 }
 
 impl Kind {
@@ -27,6 +30,7 @@ impl Kind {
             Kind::Input => 2,
             Kind::Exists => 3,
             Kind::Write => 4,
+            Kind::Internal => 5,
         }
     }
 }

@@ -139,13 +139,16 @@ fn run_ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<(), Fai
     }
 
     let spec = CaSpec {
-        subject: subject(&args.subject, &args.cn),
+        subject: subject(
+            &args.subject,
+            &ca_name(args.cn.as_deref()).or_fail(Kind::Internal)?,
+        ),
         validity: Validity::from_now(now, args.days),
         path_len: 0,
     };
-    let key = args.key_type.generate().or_fail(Kind::Write)?;
-    let serial = Serial::random().or_fail(Kind::Write)?;
-    let ca = issue::make_ca(&spec, key, &serial).or_fail(Kind::Input)?;
+    let key = args.key_type.generate().or_fail(Kind::Internal)?;
+    let serial = Serial::random().or_fail(Kind::Internal)?;
+    let ca = issue::make_ca(&spec, key, &serial).or_fail(Kind::Internal)?;
     let outputs = ca_outputs(&paths, &ca, args.force);
 
     files::ensure_dir(&args.out).or_fail(Kind::Write)?;
@@ -160,10 +163,7 @@ fn run_ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<(), Fai
     }
     files::commit(&outputs).or_fail(Kind::Write)?;
 
-    report.files("created the CA", &[&paths.key, &paths.cert]);
-    report.detail("subject", &ca.subject);
-    report.detail("key", args.key_type.name());
-    report.expiry(ca.not_after, now);
+    report_ca(report, &ca, &paths, true, now);
     Ok(())
 }
 
@@ -208,8 +208,8 @@ fn run_leaf(
     let subject = subject(&args.subject, &args.cn);
     let sans = sans_or_defaults(&args.san, &args.cn).or_fail(Kind::Input)?;
     let (spec, capped) = leaf_spec(role, subject, sans, args.days, serial, &ca, now);
-    let key = args.key_type.generate().or_fail(Kind::Write)?;
-    let leaf = issue::make_leaf(&spec, &key, &ca).or_fail(Kind::Input)?;
+    let key = args.key_type.generate().or_fail(Kind::Internal)?;
+    let leaf = issue::make_leaf(&spec, &key, &ca).or_fail(Kind::Internal)?;
 
     let mut outputs = vec![serial_output(&ca_paths.serial, &spec.serial)];
     outputs.extend(paths.outputs(leaf, args.force));
@@ -265,32 +265,26 @@ fn run_all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<(), F
     // RSA key generation dominates the run time; the three keys are
     // independent, so make them side by side.
     let key_count = if existing_ca.is_some() { 2 } else { 3 };
-    let mut keys = generate_keys(args.key_type, key_count).or_fail(Kind::Write)?;
+    let mut keys = generate_keys(args.key_type, key_count).or_fail(Kind::Internal)?;
     let client_key = keys.pop().expect("generated one key per certificate");
     let server_key = keys.pop().expect("generated one key per certificate");
 
+    let created_ca = existing_ca.is_none();
     let mut outputs = Vec::new();
     let ca = match existing_ca {
-        Some(ca) => {
-            report.line(format!(
-                "reusing the CA in {} ({})",
-                ca_paths.cert.display(),
-                ca.subject
-            ));
-            ca
-        }
+        Some(ca) => ca,
         None => {
             let spec = CaSpec {
                 subject: Subject {
-                    cn: args.ca_cn.clone(),
+                    cn: ca_name(args.ca_cn.as_deref()).or_fail(Kind::Internal)?,
                     ..subject.clone()
                 },
                 validity: Validity::from_now(now, args.ca_days),
                 path_len: 0,
             };
             let ca_key = keys.pop().expect("generated the CA key");
-            let serial = Serial::random().or_fail(Kind::Write)?;
-            let ca = issue::make_ca(&spec, ca_key, &serial).or_fail(Kind::Input)?;
+            let serial = Serial::random().or_fail(Kind::Internal)?;
+            let ca = issue::make_ca(&spec, ca_key, &serial).or_fail(Kind::Internal)?;
             outputs.extend(ca_outputs(&ca_paths, &ca, false));
             ca
         }
@@ -314,8 +308,8 @@ fn run_all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<(), F
         &ca,
         now,
     );
-    let server_leaf = issue::make_leaf(&server, &server_key, &ca).or_fail(Kind::Input)?;
-    let client_leaf = issue::make_leaf(&client, &client_key, &ca).or_fail(Kind::Input)?;
+    let server_leaf = issue::make_leaf(&server, &server_key, &ca).or_fail(Kind::Internal)?;
+    let client_leaf = issue::make_leaf(&client, &client_key, &ca).or_fail(Kind::Internal)?;
     outputs.push(serial_output(&ca_paths.serial, &client.serial));
     outputs.extend(server_paths.outputs(server_leaf, args.force));
     outputs.extend(client_paths.outputs(client_leaf, args.force));
@@ -323,11 +317,7 @@ fn run_all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<(), F
     files::ensure_dir(&args.out).or_fail(Kind::Write)?;
     files::commit(&outputs).or_fail(Kind::Write)?;
 
-    if outputs.len() == 9 {
-        report.files("created the CA", &[&ca_paths.key, &ca_paths.cert]);
-        report.detail("subject", &ca.subject);
-        report.expiry(ca.not_after, now);
-    }
+    report_ca(report, &ca, &ca_paths, created_ca, now);
     report_leaf(
         report,
         &server,
@@ -446,6 +436,23 @@ fn subject(fields: &SubjectArgs, cn: &str) -> Subject {
     }
 }
 
+/// The CA's common name: the one given, or "certgen CA" with a random tag.
+///
+/// Clients find a certificate's issuer by name. Were every certgen CA called
+/// the same, a certificate from one set checked against another set's CA
+/// would fail as a bad signature instead of an unknown issuer, and two CAs
+/// in one trust store would shadow each other.
+fn ca_name(given: Option<&str>) -> Result<String> {
+    if let Some(name) = given {
+        return Ok(name.to_owned());
+    }
+    let mut tag = [0u8; 4];
+    aws_lc_rs::rand::fill(&mut tag)
+        .map_err(|_| anyhow!("the system random number generator failed"))?;
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("certgen CA {hex}"))
+}
+
 fn sans_or_defaults(given: &[San], cn: &str) -> Result<Vec<San>> {
     if given.is_empty() {
         San::defaults_for(cn)
@@ -475,6 +482,16 @@ fn leaf_spec(
         serial,
     };
     (spec, capped)
+}
+
+fn report_ca(report: &Report, ca: &Ca, paths: &CaPaths, created: bool, now: OffsetDateTime) {
+    if created {
+        report.files("created the CA", &[&paths.key, &paths.cert]);
+    } else {
+        report.files("reused the CA", &[&paths.key, &paths.cert]);
+    }
+    report.detail("subject", &ca.subject);
+    report.expiry(ca.not_after, now);
 }
 
 fn report_leaf(

@@ -82,7 +82,8 @@ impl San {
 }
 
 impl fmt::Display for San {
-    /// The openssl `x509 -text` spelling: `DNS:name`, `IP Address:addr`.
+    /// The type prefix and value, as `--san` accepts them back: `DNS:name`,
+    /// `IP:addr`, `email:addr`, `URI:uri`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             San::Dns(name) => write!(f, "DNS:{name}"),
