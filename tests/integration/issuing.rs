@@ -212,7 +212,7 @@ fn all_reuses_an_existing_ca_and_does_not_touch_it() {
     let ca_before = env.snapshot(".");
     let run = env.certgen(&["all", "--key-type", "ecdsa-p256"]).success();
     assert!(
-        run.stderr().contains("reusing the CA"),
+        run.stderr().contains("reused the CA: ./ca.key, ./ca.pem"),
         "{}",
         run.describe()
     );
@@ -440,4 +440,87 @@ fn out_folder_is_created_with_parents() {
     env.certgen(&["all", "--key-type", "ecdsa-p256", "--out", "a/b/c", "-q"])
         .success();
     assert_eq!(env.listing("a/b/c"), NINE_FILES);
+}
+
+/// The key type of a certificate's public key, in certgen's naming.
+fn key_type_of(cert: &X509Certificate<'_>) -> String {
+    use x509_parser::public_key::PublicKey;
+    match cert
+        .public_key()
+        .parsed()
+        .expect("a public key x509-parser knows")
+    {
+        PublicKey::RSA(rsa) => format!("rsa{}", rsa.key_size()),
+        PublicKey::EC(ec) => format!("ecdsa-p{}", ec.key_size()),
+        _ if cert.public_key().algorithm.algorithm
+            == x509_parser::oid_registry::OID_SIG_ED25519 =>
+        {
+            "ed25519".to_owned()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn ca_server_and_client_work_with_every_key_type_and_mixed_types() {
+    for (index, key_type) in KEY_TYPES.iter().enumerate() {
+        // Each CA also signs a client key of another type, so every
+        // signature algorithm meets a foreign key type once.
+        let other = KEY_TYPES[(index + 1) % KEY_TYPES.len()];
+        let env = Env::new();
+        env.certgen(&["ca", "--key-type", key_type, "-q"]).success();
+        env.certgen(&["server", "--key-type", key_type, "-q"])
+            .success();
+        env.certgen(&["client", "--key-type", other, "-q"])
+            .success();
+
+        for (name, expected) in [
+            ("ca.pem", *key_type),
+            ("server.pem", key_type),
+            ("client.pem", other),
+        ] {
+            let der = cert_der(&env.join(name));
+            assert_eq!(key_type_of(&parse(&der)), expected, "{name}");
+        }
+        let ca_der = cert_der(&env.join("ca.pem"));
+        let ca = parse(&ca_der);
+        for name in ["server.pem", "client.pem"] {
+            let der = cert_der(&env.join(name));
+            parse(&der)
+                .verify_signature(Some(ca.public_key()))
+                .unwrap_or_else(|e| panic!("{key_type} CA, {name}: {e}"));
+        }
+        assert_eq!(env.listing("."), NINE_FILES, "{key_type}");
+    }
+}
+
+#[test]
+fn default_ca_names_are_unique_and_explicit_ones_are_kept() {
+    let env = Env::new();
+    env.certgen(&["ca", "--key-type", "ecdsa-p256", "--out", "one", "-q"])
+        .success();
+    env.certgen(&["ca", "--key-type", "ecdsa-p256", "--out", "two", "-q"])
+        .success();
+    env.certgen(&[
+        "all",
+        "--key-type",
+        "ecdsa-p256",
+        "--ca-cn",
+        "Acme CA",
+        "--out",
+        "three",
+        "-q",
+    ])
+    .success();
+    let names: Vec<String> = ["one", "two", "three"]
+        .iter()
+        .map(|dir| {
+            let der = cert_der(&env.join(dir).join("ca.pem"));
+            parse(&der).subject().to_string()
+        })
+        .collect();
+    assert!(names[0].starts_with("CN=certgen CA "), "{names:?}");
+    assert_eq!(names[0].len(), "CN=certgen CA ".len() + 8, "{names:?}");
+    assert_ne!(names[0], names[1]);
+    assert_eq!(names[2], "CN=Acme CA");
 }

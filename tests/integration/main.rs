@@ -1,4 +1,8 @@
 //! Integration tests: the certgen binary run in temporary folders, judged by
 //! x509 parsing, the openssl command line and real rustls handshakes.
 
+mod bad_input;
+mod handshake;
+mod issuing;
+mod openssl;
 mod util;
