@@ -45,6 +45,11 @@ Exit codes:
   4  writing the output failed (permissions, disk full)
   5  internal error (key generation or signing failed); please report it";
 
+const INSPECT_EXIT_CODES: &str = "\
+Exit codes:
+  0  every path was read
+  2  bad usage, or a path that is missing, unreadable or not a TLS file";
+
 const DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=36500;
 
 /// The parsed command line.
@@ -89,6 +94,27 @@ pub enum Command {
     /// reused; --force re-issues the server and client files but never replaces the CA.
     #[command(after_help = EXIT_CODES)]
     All(AllArgs),
+
+    /// Show what TLS files hold: certificates, requests, keys, serial files.
+    ///
+    /// Reads PEM or DER certificates (one or a bundle), certificate requests, private keys
+    /// (PKCS#8, PKCS#1, SEC1; never printed) and openssl serial files, from any tool. A folder
+    /// stands for every such file in it. For each key it names the certificates and requests
+    /// beside it that carry its public key. Inspecting does not check trust: use `verify`.
+    #[command(after_help = INSPECT_EXIT_CODES)]
+    Inspect(InspectArgs),
+}
+
+/// Options of `certgen inspect`.
+#[derive(Args, Debug, Clone)]
+pub struct InspectArgs {
+    /// Files or folders to read.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Print the facts as one JSON document on stdout (schema in the README).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Subject fields other than the common name: the recipe's Country, State,

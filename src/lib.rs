@@ -8,8 +8,11 @@
 
 pub mod ca;
 pub mod cli;
+pub mod decode;
 pub mod error;
+pub mod facts;
 pub mod files;
+pub mod inspect;
 pub mod issue;
 pub mod keys;
 pub mod run;

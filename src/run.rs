@@ -10,9 +10,10 @@ use rcgen::KeyPair;
 use time::OffsetDateTime;
 
 use crate::ca::Ca;
-use crate::cli::{AllArgs, CaArgs, Cli, Command, LeafArgs, SubjectArgs};
+use crate::cli::{AllArgs, CaArgs, Cli, Command, InspectArgs, LeafArgs, SubjectArgs};
 use crate::error::{Failure, Kind, ResultExt};
 use crate::files::{self, Access, Output};
+use crate::inspect;
 use crate::issue::{self, CaSpec, IssuedLeaf, LeafSpec, Role, Validity};
 use crate::keys::KeyType;
 use crate::san::San;
@@ -31,6 +32,28 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Server(args) => run_leaf(&args, Role::Server, now, &report),
         Command::Client(args) => run_leaf(&args, Role::Client, now, &report),
         Command::All(args) => run_all(&args, now, &report),
+        Command::Inspect(args) => run_inspect(&args, now),
+    }
+}
+
+fn run_inspect(args: &InspectArgs, now: OffsetDateTime) -> Result<(), Failure> {
+    let entries = inspect::inspect(&args.paths, now).or_fail(Kind::Input)?;
+    let mut stdout = std::io::stdout().lock();
+    let written = if args.json {
+        inspect::render_json(&entries, &mut stdout)
+    } else {
+        inspect::render_text(&entries, &mut stdout)
+    };
+    ignore_broken_pipe(written)
+}
+
+/// A reader that stops early (`certgen inspect . | head`) is not an error.
+fn ignore_broken_pipe(result: std::io::Result<()>) -> Result<(), Failure> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other
+            .context("failed to write to standard output")
+            .or_fail(Kind::Write),
     }
 }
 

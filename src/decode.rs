@@ -1,0 +1,282 @@
+//! Reading TLS files of any origin: PEM or DER certificates (one or a
+//! bundle), certificate requests, private keys in PKCS#8, PKCS#1 or SEC1
+//! form, and openssl serial files. Each file becomes a list of [`Object`]s;
+//! nothing here judges them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::prelude::{parse_x509_certificate, FromDer};
+
+use crate::serial::Serial;
+
+/// Files larger than this are refused unread: the largest real bundles
+/// (system trust stores) are a few hundred kilobytes.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How a private key is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum KeyFormat {
+    /// PKCS#8 `PRIVATE KEY`, what certgen and OpenSSL 3 write.
+    #[serde(rename = "PKCS#8")]
+    Pkcs8,
+    /// PKCS#1 `RSA PRIVATE KEY`, from older openssl or `genrsa -traditional`.
+    #[serde(rename = "PKCS#1")]
+    Pkcs1,
+    /// SEC1 `EC PRIVATE KEY`, from `openssl ecparam -genkey`.
+    #[serde(rename = "SEC1")]
+    Sec1,
+}
+
+impl KeyFormat {
+    /// The name used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyFormat::Pkcs8 => "PKCS#8",
+            KeyFormat::Pkcs1 => "PKCS#1",
+            KeyFormat::Sec1 => "SEC1",
+        }
+    }
+}
+
+/// One thing found in a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Object {
+    /// An X.509 certificate, DER. Parses with x509-parser.
+    Certificate(Vec<u8>),
+    /// A PKCS#10 certificate request, DER. Parses with x509-parser.
+    Request(Vec<u8>),
+    /// A private key, DER, in the given encoding; not yet checked.
+    PrivateKey {
+        /// The key's DER.
+        der: Vec<u8>,
+        /// Its encoding.
+        format: KeyFormat,
+    },
+    /// A password-protected PKCS#8 key, which certgen does not open.
+    EncryptedKey,
+    /// The content of a serial file.
+    Serial(Serial),
+    /// A PEM block of a kind certgen does not read, such as `PUBLIC KEY`.
+    Other {
+        /// The PEM label.
+        label: String,
+    },
+}
+
+/// The objects of one file.
+#[derive(Debug)]
+pub struct FileObjects {
+    /// The file, as named on the command line or found in a folder.
+    pub path: PathBuf,
+    /// What it holds, in file order.
+    pub objects: Vec<Object>,
+}
+
+/// Reads every path: a file must decode; a folder contributes each of its
+/// files (not subfolders) that decodes, in name order, and skips the rest.
+pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<FileObjects>> {
+    let mut found = Vec::new();
+    for path in paths {
+        let meta =
+            fs::metadata(path).with_context(|| format!("failed to read {}", path.display()))?;
+        if meta.is_dir() {
+            found.extend(read_folder(path)?);
+        } else {
+            let objects = read_file(path)?;
+            found.push(FileObjects {
+                path: path.clone(),
+                objects,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The decodable files of one folder, in name order.
+pub fn read_folder(dir: &Path) -> Result<Vec<FileObjects>> {
+    let entries = fs::read_dir(dir)
+        .with_context(|| format!("failed to read the folder {}", dir.display()))?;
+    // Files of the current folder are named plainly (`server.pem`), not
+    // `./server.pem`, so that they read as a user would type them.
+    let here = dir == Path::new(".");
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok())
+        .map(|e| {
+            if here {
+                PathBuf::from(e.file_name())
+            } else {
+                e.path()
+            }
+        })
+        .filter(|path| path.is_file())
+        .collect();
+    paths.sort();
+    Ok(paths
+        .into_iter()
+        .filter_map(|path| {
+            let objects = read_file(&path).ok()?;
+            Some(FileObjects { path, objects })
+        })
+        .collect())
+}
+
+/// Reads one file, naming it in any error.
+pub fn read_file(path: &Path) -> Result<Vec<Object>> {
+    let size = fs::metadata(path)
+        .with_context(|| format!("failed to read {}", path.display()))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        bail!(
+            "{}: the file is {size} bytes, more than any TLS file; not read",
+            path.display()
+        );
+    }
+    let bytes = fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+    decode(&bytes).with_context(|| path.display().to_string())
+}
+
+/// Decodes a file's bytes: PEM blocks, a serial file, or a single DER object.
+pub fn decode(bytes: &[u8]) -> Result<Vec<Object>> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        bail!("the file is empty");
+    }
+    if contains(bytes, b"-----BEGIN ") {
+        return decode_pem(bytes);
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let trimmed = text.trim();
+        if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(vec![Object::Serial(Serial::parse_srl(text)?)]);
+        }
+    }
+    decode_der(bytes).map(|object| vec![object])
+}
+
+fn decode_pem(bytes: &[u8]) -> Result<Vec<Object>> {
+    let blocks = pem::parse_many(bytes).map_err(|e| anyhow!("malformed PEM: {e}"))?;
+    if blocks.is_empty() {
+        bail!("a PEM block has no END line; the file looks truncated");
+    }
+    let begins = count(bytes, b"-----BEGIN ");
+    if begins > blocks.len() {
+        bail!("a PEM block has no END line; the file looks truncated");
+    }
+    blocks
+        .into_iter()
+        .enumerate()
+        .map(|(index, block)| {
+            from_pem_block(block).with_context(|| format!("PEM block {}", index + 1))
+        })
+        .collect()
+}
+
+fn from_pem_block(block: pem::Pem) -> Result<Object> {
+    let label = block.tag().to_owned();
+    let der = block.into_contents();
+    let object = match label.as_str() {
+        // "TRUSTED CERTIFICATE" is openssl's certificate plus trust settings;
+        // the certificate comes first and parses alone.
+        "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
+            parse_x509_certificate(&der)
+                .map_err(|e| anyhow!("the certificate could not be parsed: {e}"))?;
+            Object::Certificate(der)
+        }
+        "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
+            X509CertificationRequest::from_der(&der)
+                .map_err(|e| anyhow!("the certificate request could not be parsed: {e}"))?;
+            Object::Request(der)
+        }
+        "PRIVATE KEY" => Object::PrivateKey {
+            der,
+            format: KeyFormat::Pkcs8,
+        },
+        "RSA PRIVATE KEY" => Object::PrivateKey {
+            der,
+            format: KeyFormat::Pkcs1,
+        },
+        "EC PRIVATE KEY" => Object::PrivateKey {
+            der,
+            format: KeyFormat::Sec1,
+        },
+        "ENCRYPTED PRIVATE KEY" => Object::EncryptedKey,
+        _ => Object::Other { label },
+    };
+    Ok(object)
+}
+
+/// A lone DER object: a certificate, a request or a private key, tried in
+/// that order.
+fn decode_der(bytes: &[u8]) -> Result<Object> {
+    if let Ok((_, _)) = parse_x509_certificate(bytes) {
+        return Ok(Object::Certificate(bytes.to_vec()));
+    }
+    if X509CertificationRequest::from_der(bytes).is_ok() {
+        return Ok(Object::Request(bytes.to_vec()));
+    }
+    use rustls::pki_types::PrivateKeyDer;
+    let format = match PrivateKeyDer::try_from(bytes) {
+        Ok(PrivateKeyDer::Pkcs8(_)) => KeyFormat::Pkcs8,
+        Ok(PrivateKeyDer::Pkcs1(_)) => KeyFormat::Pkcs1,
+        Ok(PrivateKeyDer::Sec1(_)) => KeyFormat::Sec1,
+        _ => bail!("not a certificate, request, private key or serial file (PEM or DER)"),
+    };
+    Ok(Object::PrivateKey {
+        der: bytes.to_vec(),
+        format,
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    count(haystack, needle) > 0
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JUNK_CERT: &str = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn rejects_empty_and_garbage_input() {
+        assert!(decode(b"").is_err());
+        assert!(decode(b"  \n").is_err());
+        assert!(decode(b"hello world").is_err());
+        assert!(decode(&[0x30, 0x03, 0x02, 0x01]).is_err());
+        assert!(decode(JUNK_CERT.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn rejects_truncated_pem() {
+        let err = decode(b"-----BEGIN CERTIFICATE-----\nMIIB").unwrap_err();
+        assert!(format!("{err:#}").contains("truncated"), "{err:#}");
+    }
+
+    #[test]
+    fn reads_serial_files_and_unknown_blocks() {
+        let objects = decode(b"0A1B\n").unwrap();
+        assert!(matches!(&objects[..], [Object::Serial(s)] if s.to_string() == "0A1B"));
+        let public = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+        assert_eq!(
+            decode(public.as_bytes()).unwrap(),
+            [Object::Other {
+                label: "PUBLIC KEY".into()
+            }]
+        );
+        let encrypted =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        assert_eq!(
+            decode(encrypted.as_bytes()).unwrap(),
+            [Object::EncryptedKey]
+        );
+    }
+}
