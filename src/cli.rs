@@ -67,6 +67,11 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Print results as one JSON document on stdout (schema in the README). For the issuing
+    /// commands: the facts of every file written, as `inspect --json` gives them.
+    #[arg(long, global = true)]
+    pub json: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -111,10 +116,6 @@ pub struct InspectArgs {
     /// Files or folders to read.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-
-    /// Print the facts as one JSON document on stdout (schema in the README).
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Subject fields other than the common name: the recipe's Country, State,

@@ -10,7 +10,7 @@ use rcgen::KeyPair;
 use time::OffsetDateTime;
 
 use crate::ca::Ca;
-use crate::cli::{AllArgs, CaArgs, Cli, Command, InspectArgs, LeafArgs, SubjectArgs};
+use crate::cli::{AllArgs, CaArgs, Cli, Command, LeafArgs, SubjectArgs};
 use crate::error::{Failure, Kind, ResultExt};
 use crate::files::{self, Access, Output};
 use crate::inspect;
@@ -27,19 +27,26 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     // time, so a CA and the leaves made with it share their end exactly.
     let now = OffsetDateTime::now_utc();
     let now = now.replace_nanosecond(0).unwrap_or(now);
-    match cli.command {
-        Command::Ca(args) => run_ca(&args, now, &report),
-        Command::Server(args) => run_leaf(&args, Role::Server, now, &report),
-        Command::Client(args) => run_leaf(&args, Role::Client, now, &report),
-        Command::All(args) => run_all(&args, now, &report),
-        Command::Inspect(args) => run_inspect(&args, now),
+    let written = match cli.command {
+        Command::Ca(args) => run_ca(&args, now, &report)?,
+        Command::Server(args) => run_leaf(&args, Role::Server, now, &report)?,
+        Command::Client(args) => run_leaf(&args, Role::Client, now, &report)?,
+        Command::All(args) => run_all(&args, now, &report)?,
+        Command::Inspect(args) => return print_facts(&args.paths, cli.json, now),
+    };
+    if cli.json {
+        // What was written, in the schema of `inspect --json`, so that a
+        // script learns paths, serials and fingerprints without parsing text.
+        return print_facts(&written, true, now);
     }
+    Ok(())
 }
 
-fn run_inspect(args: &InspectArgs, now: OffsetDateTime) -> Result<(), Failure> {
-    let entries = inspect::inspect(&args.paths, now).or_fail(Kind::Input)?;
+/// Prints the facts of `paths` on stdout, as JSON or as text.
+fn print_facts(paths: &[PathBuf], json: bool, now: OffsetDateTime) -> Result<(), Failure> {
+    let entries = inspect::inspect(paths, now).or_fail(Kind::Input)?;
     let mut stdout = std::io::stdout().lock();
-    let written = if args.json {
+    let written = if json {
         inspect::render_json(&entries, &mut stdout)
     } else {
         inspect::render_text(&entries, &mut stdout)
@@ -141,7 +148,7 @@ impl LeafPaths {
     }
 }
 
-fn run_ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<(), Failure> {
+fn run_ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<PathBuf>, Failure> {
     let paths = CaPaths::in_dir(&args.out);
     refuse_folders(&[&paths.key, &paths.cert])?;
     let present: Vec<&Path> = [paths.key.as_path(), paths.cert.as_path()]
@@ -187,7 +194,7 @@ fn run_ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<(), Fai
     files::commit(&outputs).or_fail(Kind::Write)?;
 
     report_ca(report, &ca, &paths, true, now);
-    Ok(())
+    Ok(written_paths(&outputs))
 }
 
 fn ca_outputs(paths: &CaPaths, ca: &Ca, replace: bool) -> [Output; 2] {
@@ -212,7 +219,7 @@ fn run_leaf(
     role: Role,
     now: OffsetDateTime,
     report: &Report,
-) -> Result<(), Failure> {
+) -> Result<Vec<PathBuf>, Failure> {
     let ca_paths = match (&args.ca_cert, &args.ca_key) {
         (Some(cert), Some(key)) => CaPaths::from_files(cert.clone(), key.clone()),
         _ => CaPaths::in_dir(&args.out),
@@ -241,10 +248,10 @@ fn run_leaf(
 
     report_leaf(report, &spec, &paths, args.key_type, capped, now);
     report.files("updated the serial file", &[&ca_paths.serial]);
-    Ok(())
+    Ok(written_paths(&outputs))
 }
 
-fn run_all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<(), Failure> {
+fn run_all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<PathBuf>, Failure> {
     let ca_paths = CaPaths::in_dir(&args.out);
     let existing_ca = match (
         files::occupied(&ca_paths.key),
@@ -358,7 +365,11 @@ fn run_all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<(), F
         now,
     );
     report.files("updated the serial file", &[&ca_paths.serial]);
-    Ok(())
+    Ok(written_paths(&outputs))
+}
+
+fn written_paths(outputs: &[Output]) -> Vec<PathBuf> {
+    outputs.iter().map(|o| o.path.clone()).collect()
 }
 
 /// Loads the CA a leaf is issued from, turning a missing CA into advice.

@@ -524,3 +524,84 @@ fn default_ca_names_are_unique_and_explicit_ones_are_kept() {
     assert_ne!(names[0], names[1]);
     assert_eq!(names[2], "CN=Acme CA");
 }
+
+#[test]
+fn json_lists_every_written_file_with_mode_kind_serial_and_fingerprint() {
+    let env = Env::new();
+    let run = env.certgen(&[
+        "all",
+        "--json",
+        "-q",
+        "--key-type",
+        "ecdsa-p256",
+        "--out",
+        "cert",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&run.success().stdout()).expect("JSON");
+    assert_eq!(doc["schema"], 1);
+    let objects = doc["objects"].as_array().expect("objects");
+    let listed: Vec<(String, String, String)> = objects
+        .iter()
+        .map(|o| {
+            let field = |name: &str| o[name].as_str().unwrap_or_default().to_owned();
+            (field("path"), field("kind"), field("mode"))
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("ca.key", "private_key", "0600"),
+        ("ca.pem", "certificate", "0644"),
+        ("ca.srl", "serial_file", "0644"),
+        ("server.key", "private_key", "0600"),
+        ("server.csr", "certificate_request", "0644"),
+        ("server.pem", "certificate", "0644"),
+        ("client.key", "private_key", "0600"),
+        ("client.csr", "certificate_request", "0644"),
+        ("client.pem", "certificate", "0644"),
+    ]
+    .iter()
+    .map(|(n, k, m)| (format!("cert/{n}"), k.to_string(), m.to_string()))
+    .collect();
+    assert_eq!(listed, expected);
+
+    let server = &objects[5];
+    let der = cert_der(&env.join("cert/server.pem"));
+    let cert = parse(&der);
+    assert_eq!(server["serial"], serial_hex(&cert));
+    assert_eq!(server["subject"], "CN=localhost");
+    assert_eq!(
+        server["sans"],
+        serde_json::json!(["DNS:localhost", "IP:127.0.0.1", "IP:::1"])
+    );
+    let fingerprint = server["sha256_fingerprint"].as_str().unwrap();
+    assert_eq!(fingerprint.len(), 95, "{fingerprint}");
+    assert!(server["not_before"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        objects[2]["serial"],
+        serial_hex(&parse(&cert_der(&env.join("cert/client.pem"))))
+    );
+    assert_eq!(
+        objects[3]["matches"],
+        serde_json::json!(["cert/server.csr", "cert/server.pem"])
+    );
+}
+
+#[test]
+fn json_after_reusing_a_ca_lists_only_what_was_written() {
+    let env = Env::new();
+    env.certgen(&["ca", "-q", "--key-type", "ecdsa-p256"])
+        .success();
+    let run = env
+        .certgen(&["server", "--json", "-q", "--key-type", "ecdsa-p256"])
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let paths: Vec<&str> = doc["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["./ca.srl", "./server.key", "./server.csr", "./server.pem"]
+    );
+}
