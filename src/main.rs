@@ -8,7 +8,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = certgen::cli::Cli::parse();
     match certgen::run::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(failure) => {
             eprintln!("error: {failure}");
             ExitCode::from(failure.kind.exit_code())

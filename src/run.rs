@@ -10,7 +10,7 @@ use rcgen::KeyPair;
 use time::OffsetDateTime;
 
 use crate::ca::Ca;
-use crate::cli::{AllArgs, CaArgs, Cli, Command, LeafArgs, SubjectArgs};
+use crate::cli::{AllArgs, CaArgs, Cli, Command, LeafArgs, SubjectArgs, VerifyArgs};
 use crate::error::{Failure, Kind, ResultExt};
 use crate::files::{self, Access, Output};
 use crate::inspect;
@@ -19,9 +19,29 @@ use crate::keys::KeyType;
 use crate::san::San;
 use crate::serial::Serial;
 use crate::subject::Subject;
+use crate::verify;
+
+/// How a run that did not fail ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything asked for was done, or every check passed. Exit code 0.
+    Success,
+    /// `verify` found at least one problem. Exit code 1.
+    Findings,
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Findings => 1,
+        }
+    }
+}
 
 /// Runs one certgen command line.
-pub fn run(cli: Cli) -> Result<(), Failure> {
+pub fn run(cli: Cli) -> Result<Outcome, Failure> {
     let report = Report { quiet: cli.quiet };
     // One clock reading for the whole run, at whole seconds as X.509 keeps
     // time, so a CA and the leaves made with it share their end exactly.
@@ -32,14 +52,41 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Server(args) => run_leaf(&args, Role::Server, now, &report)?,
         Command::Client(args) => run_leaf(&args, Role::Client, now, &report)?,
         Command::All(args) => run_all(&args, now, &report)?,
-        Command::Inspect(args) => return print_facts(&args.paths, cli.json, now),
+        Command::Inspect(args) => {
+            print_facts(&args.paths, cli.json, now)?;
+            return Ok(Outcome::Success);
+        }
+        Command::Verify(args) => return run_verify(&args, cli.json, now),
     };
     if cli.json {
         // What was written, in the schema of `inspect --json`, so that a
         // script learns paths, serials and fingerprints without parsing text.
-        return print_facts(&written, true, now);
+        print_facts(&written, true, now)?;
     }
-    Ok(())
+    Ok(Outcome::Success)
+}
+
+fn run_verify(args: &VerifyArgs, json: bool, now: OffsetDateTime) -> Result<Outcome, Failure> {
+    let options = verify::Options {
+        hosts: args.host.clone(),
+        expires_within: args.expires_within,
+        handshake: args.handshake || args.mutual,
+        mutual: args.mutual,
+        published: verify::published_certs(),
+    };
+    let findings = verify::verify(&args.dir, &options, now).or_fail(Kind::Input)?;
+    let mut stdout = std::io::stdout().lock();
+    let written = if json {
+        verify::render_json(&args.dir, &findings, &mut stdout)
+    } else {
+        verify::render_text(&args.dir, &findings, &mut stdout)
+    };
+    ignore_broken_pipe(written)?;
+    if verify::count_problems(&findings) == 0 {
+        Ok(Outcome::Success)
+    } else {
+        Ok(Outcome::Findings)
+    }
 }
 
 /// Prints the facts of `paths` on stdout, as JSON or as text.
