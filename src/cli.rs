@@ -29,10 +29,13 @@ Examples:
   certgen ca --org Acme --cn 'Acme CA' --out pki
   certgen server --out pki --name proxy --cn proxy --san proxy.milvus.svc
   certgen client --out pki --name alice --cn alice --key-type ecdsa-p256
+  certgen inspect cert/server.pem             what a certificate, key or request holds
+  certgen verify cert --host localhost --handshake --mutual
 
 Exit codes:
   0  success
-  2  bad usage or unusable input (flag value, CA files, serial file)
+  1  verify found a problem
+  2  bad usage or unusable input (flag value, CA files, serial file, unreadable file)
   3  a file to be written already exists (see --force)
   4  writing the output failed (permissions, disk full)
   5  internal error (key generation or signing failed); please report it";
