@@ -72,7 +72,7 @@ const DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=36500;
     propagate_version = true
 )]
 pub struct Cli {
-    /// Print nothing on success; errors still go to stderr.
+    /// Print nothing on success; errors still go to stderr. For verify: print only problems.
     #[arg(short, long, global = true)]
     pub quiet: bool,
 

@@ -97,10 +97,21 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<FileObjects>> {
 
 /// The decodable files of one folder, in name order.
 pub fn read_folder(dir: &Path) -> Result<Vec<FileObjects>> {
+    Ok(list_files(dir)?
+        .into_iter()
+        .filter_map(|path| {
+            let objects = read_file(&path).ok()?;
+            Some(FileObjects { path, objects })
+        })
+        .collect())
+}
+
+/// The regular files of one folder (not its subfolders), in name order.
+/// Files of the current folder are named plainly (`server.pem`, not
+/// `./server.pem`), as a user would type them.
+pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = fs::read_dir(dir)
         .with_context(|| format!("failed to read the folder {}", dir.display()))?;
-    // Files of the current folder are named plainly (`server.pem`), not
-    // `./server.pem`, so that they read as a user would type them.
     let here = dir == Path::new(".");
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok())
@@ -114,13 +125,7 @@ pub fn read_folder(dir: &Path) -> Result<Vec<FileObjects>> {
         .filter(|path| path.is_file())
         .collect();
     paths.sort();
-    Ok(paths
-        .into_iter()
-        .filter_map(|path| {
-            let objects = read_file(&path).ok()?;
-            Some(FileObjects { path, objects })
-        })
-        .collect())
+    Ok(paths)
 }
 
 /// Reads one file, naming it in any error.

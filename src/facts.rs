@@ -82,6 +82,8 @@ pub enum TimeStatus {
 pub struct CertFacts {
     /// Subject, RFC 4514 style (`C=CN, O=milvus, CN=localhost`).
     pub subject: String,
+    /// The subject's common name, if it has one.
+    pub common_name: Option<String>,
     /// Issuer, same style.
     pub issuer: String,
     /// Whether subject and issuer are the same name.
@@ -168,6 +170,12 @@ pub fn certificate(der: &[u8], now: OffsetDateTime) -> Result<CertFacts> {
         .map_err(|e| anyhow!("the certificate could not be parsed: {e}"))?;
     let not_before = cert.validity().not_before.to_datetime();
     let not_after = cert.validity().not_after.to_datetime();
+    let common_name = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(clean);
     let time_status = if now < not_before {
         TimeStatus::NotYetValid
     } else if now > not_after {
@@ -177,6 +185,7 @@ pub fn certificate(der: &[u8], now: OffsetDateTime) -> Result<CertFacts> {
     };
     Ok(CertFacts {
         subject: clean(&cert.subject().to_string()),
+        common_name,
         issuer: clean(&cert.issuer().to_string()),
         self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
         serial: Serial::from_be_bytes(cert.raw_serial()).to_string(),
@@ -412,6 +421,15 @@ fn colon_hex(bytes: &[u8]) -> String {
     parts.join(":")
 }
 
+/// `1 day`, `2 days`: a count of days for messages.
+pub fn days(count: i64) -> String {
+    if count.abs() == 1 {
+        format!("{count} day")
+    } else {
+        format!("{count} days")
+    }
+}
+
 /// Escapes control characters, so that names from a hostile certificate
 /// print as text and never as terminal commands.
 pub fn clean(text: &str) -> String {
@@ -434,6 +452,14 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(clean("evil\u{1b}[2Jname\n"), "evil\\u{1b}[2Jname\\n");
         assert_eq!(clean("plain name"), "plain name");
+    }
+
+    #[test]
+    fn days_are_counted_in_words() {
+        assert_eq!(days(1), "1 day");
+        assert_eq!(days(-1), "-1 day");
+        assert_eq!(days(0), "0 days");
+        assert_eq!(days(3650), "3650 days");
     }
 
     #[test]

@@ -269,6 +269,16 @@ pub fn plain(err: &TlsError) -> String {
             C::BadSignature => "bad signature: the certificate does not verify against ca.pem's \
                  key (issued by another CA with the same name?)"
                 .to_owned(),
+            C::Other(other)
+                if matches!(
+                    other.0.downcast_ref::<webpki::Error>(),
+                    Some(webpki::Error::UnsupportedCertVersion)
+                ) =>
+            {
+                "version 1 certificate: rustls accepts X.509 version 3 only (openssl before 3.2 \
+                 makes version 1 for `openssl x509 -req` without -extfile)"
+                    .to_owned()
+            }
             other => format!("invalid certificate: {other:?}"),
         },
         TlsError::NoCertificatesPresented => {

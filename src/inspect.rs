@@ -275,9 +275,9 @@ fn certificate_lines(cert: &CertFacts, lines: &mut Vec<(&'static str, String)>) 
     lines.push(("serial", cert.serial.clone()));
     lines.push(("not before", cert.not_before.clone()));
     let left = match cert.time_status {
-        facts::TimeStatus::Expired => format!("expired {} days ago", -cert.days_left),
+        facts::TimeStatus::Expired => format!("expired {} ago", facts::days(-cert.days_left)),
         facts::TimeStatus::NotYetValid => "not valid yet".to_owned(),
-        facts::TimeStatus::Valid => format!("{} days left", cert.days_left),
+        facts::TimeStatus::Valid => format!("{} left", facts::days(cert.days_left)),
     };
     lines.push(("not after", format!("{} ({left})", cert.not_after)));
     lines.push(("key", cert.public_key.to_string()));

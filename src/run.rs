@@ -56,7 +56,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
             print_facts(&args.paths, cli.json, now)?;
             return Ok(Outcome::Success);
         }
-        Command::Verify(args) => return run_verify(&args, cli.json, now),
+        Command::Verify(args) => return run_verify(&args, cli.json, cli.quiet, now),
     };
     if cli.json {
         // What was written, in the schema of `inspect --json`, so that a
@@ -66,7 +66,12 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
     Ok(Outcome::Success)
 }
 
-fn run_verify(args: &VerifyArgs, json: bool, now: OffsetDateTime) -> Result<Outcome, Failure> {
+fn run_verify(
+    args: &VerifyArgs,
+    json: bool,
+    quiet: bool,
+    now: OffsetDateTime,
+) -> Result<Outcome, Failure> {
     let options = verify::Options {
         hosts: args.host.clone(),
         expires_within: args.expires_within,
@@ -79,7 +84,7 @@ fn run_verify(args: &VerifyArgs, json: bool, now: OffsetDateTime) -> Result<Outc
     let written = if json {
         verify::render_json(&args.dir, &findings, &mut stdout)
     } else {
-        verify::render_text(&args.dir, &findings, &mut stdout)
+        verify::render_text(&args.dir, &findings, quiet, &mut stdout)
     };
     ignore_broken_pipe(written)?;
     if verify::count_problems(&findings) == 0 {
@@ -132,11 +137,8 @@ impl Report {
     }
 
     fn expiry(&self, not_after: OffsetDateTime, now: OffsetDateTime) {
-        let days = (not_after - now).whole_days();
-        self.detail(
-            "expires",
-            format!("{} (in {days} days)", format_time(not_after)),
-        );
+        let days = crate::facts::days((not_after - now).whole_days());
+        self.detail("expires", format!("{} (in {days})", format_time(not_after)));
     }
 }
 

@@ -51,7 +51,7 @@ pub fn published_certs() -> Vec<PublishedCert> {
 }
 
 /// What to check beyond the defaults.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Names the server certificates must be valid for; empty means each
     /// server certificate's own CN (or first SAN).
@@ -64,6 +64,19 @@ pub struct Options {
     pub mutual: bool,
     /// Certificates known to have public keys; [`published_certs`] by default.
     pub published: Vec<PublishedCert>,
+}
+
+impl Default for Options {
+    /// No extra checks, and the Milvus samples as the published certificates.
+    fn default() -> Options {
+        Options {
+            hosts: Vec::new(),
+            expires_within: None,
+            handshake: false,
+            mutual: false,
+            published: published_certs(),
+        }
+    }
 }
 
 /// The outcome of one check.
@@ -122,6 +135,8 @@ struct Set {
     ca: Member,
     leaves: Vec<Member>,
     keys: BTreeMap<String, (PathBuf, KeyFacts, Vec<u8>)>,
+    /// Password-protected keys, which certgen does not open, by stem.
+    encrypted_keys: BTreeMap<String, PathBuf>,
     requests: BTreeMap<String, (PathBuf, RequestFacts)>,
     serial: Option<(PathBuf, Serial)>,
 }
@@ -176,30 +191,18 @@ impl Report {
 }
 
 fn read_set(dir: &Path, now: OffsetDateTime) -> Result<Set> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("failed to read the folder {}", dir.display()))?;
-    // As in `inspect`, files of the current folder are named plainly.
-    let here = dir == Path::new(".");
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| {
-            if here {
-                PathBuf::from(e.file_name())
-            } else {
-                e.path()
-            }
-        })
-        .filter(|p| p.is_file())
+    let paths: Vec<PathBuf> = decode::list_files(dir)?
+        .into_iter()
         .filter(|p| {
             let ending = p.extension().and_then(|e| e.to_str()).unwrap_or_default();
             TLS_ENDINGS.contains(&ending.to_ascii_lowercase().as_str())
         })
         .collect();
-    paths.sort();
 
     let mut ca = None;
     let mut leaves = Vec::new();
     let mut keys = BTreeMap::new();
+    let mut encrypted_keys = BTreeMap::new();
     let mut requests = BTreeMap::new();
     let mut serial = None;
     for path in paths {
@@ -221,7 +224,10 @@ fn read_set(dir: &Path, now: OffsetDateTime) -> Result<Set> {
                     keys.insert(stem.clone(), (path.clone(), facts, der));
                 }
                 Object::Serial(value) => serial = Some((path.clone(), value)),
-                Object::EncryptedKey | Object::Other { .. } => {}
+                Object::EncryptedKey => {
+                    encrypted_keys.insert(stem.clone(), path.clone());
+                }
+                Object::Other { .. } => {}
             }
         }
         if chain.is_empty() {
@@ -253,6 +259,7 @@ fn read_set(dir: &Path, now: OffsetDateTime) -> Result<Set> {
         ca,
         leaves,
         keys,
+        encrypted_keys,
         requests,
         serial,
     })
@@ -348,7 +355,8 @@ fn roles(leaf: &Member) -> Roles {
 
 /// Path validation with rustls-webpki, at a moment inside the leaf's
 /// validity, so that an expired certificate is reported once, as expired,
-/// and not again as a broken chain.
+/// and not again as a broken chain. Only a leaf whose period does not
+/// overlap the CA's at all fails here on time as well.
 fn check_chain(set: &Set, leaf: &Member, roles: &Roles, report: &mut Report) {
     let ca_der = CertificateDer::from(set.ca.chain[0].as_slice());
     let anchor = match webpki::anchor_from_trusted_cert(&ca_der) {
@@ -363,11 +371,7 @@ fn check_chain(set: &Set, leaf: &Member, roles: &Roles, report: &mut Report) {
     let cert = match webpki::EndEntityCert::try_from(&leaf_der) {
         Ok(cert) => cert,
         Err(e) => {
-            report.problem(
-                "chain",
-                &leaf.path,
-                format!("cannot be parsed by webpki: {e:?}"),
-            );
+            report.problem("chain", &leaf.path, unreadable(&e));
             return;
         }
     };
@@ -396,7 +400,7 @@ fn check_chain(set: &Set, leaf: &Member, roles: &Roles, report: &mut Report) {
                 &leaf.path,
                 format!("chains to {} for {name}", set.ca.path.display()),
             ),
-            Err(e) => report.problem("chain", &leaf.path, chain_error(&e, name, &set.ca.path)),
+            Err(e) => report.problem("chain", &leaf.path, chain_error(&e, name, set, leaf)),
         }
     }
 }
@@ -416,8 +420,20 @@ fn check_time_for(leaf: &CertFacts, ca: &CertFacts, now: OffsetDateTime) -> Unix
     ))
 }
 
-fn chain_error(err: &webpki::Error, usage: &str, ca: &Path) -> String {
+/// Why webpki, and so every rustls peer, cannot even read a certificate.
+fn unreadable(err: &webpki::Error) -> String {
+    match err {
+        webpki::Error::UnsupportedCertVersion => "is an X.509 version 1 certificate, without \
+             extensions, which rustls refuses outright; openssl before 3.2 makes one for \
+             `openssl x509 -req` without -extfile"
+            .to_owned(),
+        other => format!("cannot be parsed by webpki: {other:?}"),
+    }
+}
+
+fn chain_error(err: &webpki::Error, usage: &str, set: &Set, leaf: &Member) -> String {
     use webpki::Error as E;
+    let ca = &set.ca.path;
     match err {
         E::UnknownIssuer => format!(
             "is not signed by the CA in {} (unknown issuer): it comes from another CA",
@@ -432,9 +448,15 @@ fn chain_error(err: &webpki::Error, usage: &str, ca: &Path) -> String {
             format!("its extended key usage lacks {usage}, so TLS peers refuse it in that role")
         }
         E::CaUsedAsEndEntity => "is a CA certificate, not a server or client one".to_owned(),
+        // Only when the two periods do not overlap; see `check_time_for`.
         E::CertExpired { .. } | E::CertNotValidYet { .. } => format!(
-            "the CA in {} is not valid while this certificate is",
-            ca.display()
+            "is valid from {} to {} and the CA in {} from {} to {}: never both at once, so no \
+             client accepts this chain",
+            leaf.facts.not_before,
+            leaf.facts.not_after,
+            ca.display(),
+            set.ca.facts.not_before,
+            set.ca.facts.not_after
         ),
         other => format!("does not validate against {}: {other:?}", ca.display()),
     }
@@ -452,8 +474,9 @@ fn check_time(
             "validity",
             path,
             format!(
-                "expired on {} ({} days ago)",
-                facts.not_after, -facts.days_left
+                "expired on {} ({} ago)",
+                facts.not_after,
+                facts::days(-facts.days_left)
             ),
         ),
         TimeStatus::NotYetValid => report.problem(
@@ -462,7 +485,8 @@ fn check_time(
             format!("is not valid until {}; check the clocks", facts.not_before),
         ),
         TimeStatus::Valid => {
-            let message = format!("valid until {} ({} days)", facts.not_after, facts.days_left);
+            let left = facts::days(facts.days_left);
+            let message = format!("valid until {} ({left})", facts.not_after);
             report.ok("validity", path, message);
             if let Some(window) = options.expires_within {
                 if facts.not_after_time <= now + window {
@@ -514,9 +538,9 @@ fn check_names(leaf: &Member, options: &Options, report: &mut Report) {
         options.hosts.clone()
     };
     let der = CertificateDer::from(leaf.chain[0].as_slice());
-    let Ok(cert) = webpki::EndEntityCert::try_from(&der) else {
-        return;
-    };
+    // A certificate webpki cannot read is valid for no name in rustls; the
+    // chain check says why it cannot be read.
+    let cert = webpki::EndEntityCert::try_from(&der).ok();
     for host in hosts {
         let Ok(name) = ServerName::try_from(host.as_str()) else {
             report.problem(
@@ -526,33 +550,32 @@ fn check_names(leaf: &Member, options: &Options, report: &mut Report) {
             );
             continue;
         };
-        match cert.verify_is_valid_for_subject_name(&name) {
-            Ok(()) => report.ok("name", &leaf.path, format!("is valid for {host}")),
-            Err(_) => report.problem(
-                "name",
-                &leaf.path,
-                format!(
-                    "is not valid for {host}: its SANs are {}",
-                    if leaf.facts.sans.is_empty() {
-                        "missing".to_owned()
-                    } else {
-                        leaf.facts.sans.join(", ")
-                    }
-                ),
-            ),
+        let valid = cert
+            .as_ref()
+            .is_some_and(|cert| cert.verify_is_valid_for_subject_name(&name).is_ok());
+        if valid {
+            report.ok("name", &leaf.path, format!("is valid for {host}"));
+            continue;
         }
+        let why = if leaf.facts.sans.is_empty() {
+            "its SANs are missing".to_owned()
+        } else if cert.is_none() {
+            "rustls cannot read the certificate".to_owned()
+        } else {
+            format!("its SANs are {}", leaf.facts.sans.join(", "))
+        };
+        report.problem(
+            "name",
+            &leaf.path,
+            format!("is not valid for {host}: {why}"),
+        );
     }
 }
 
 /// The name a server certificate is checked for without `--host`: its CN,
 /// which is what the recipe and most users put there, or else its first SAN.
 fn default_host(facts: &CertFacts) -> Option<String> {
-    let cn = facts
-        .subject
-        .split(", ")
-        .find_map(|part| part.strip_prefix("CN="))
-        .map(str::to_owned);
-    cn.or_else(|| {
+    facts.common_name.clone().or_else(|| {
         facts
             .sans
             .first()
@@ -563,14 +586,19 @@ fn default_host(facts: &CertFacts) -> Option<String> {
 
 fn check_key(set: &Set, member: &Member, report: &mut Report) {
     let Some((path, key, _)) = set.keys.get(&member.stem) else {
-        report.note(
-            "key",
-            &member.path,
-            format!(
+        if let Some(path) = set.encrypted_keys.get(&member.stem) {
+            let message = format!(
+                "is password-protected, so whether it belongs to {} was not checked",
+                member.path.display()
+            );
+            report.note("key", path, message);
+        } else {
+            let message = format!(
                 "no {}.key beside it; fine where the key is not needed",
                 member.stem
-            ),
-        );
+            );
+            report.note("key", &member.path, message);
+        }
         return;
     };
     if let Some(problem) = &key.problem {
@@ -666,11 +694,14 @@ fn check_handshakes(set: &Set, options: &Options, report: &mut Report) -> Result
         match identity(set, "client") {
             Some(identity) => Some(identity),
             None => {
-                report.problem(
-                    "handshake",
-                    &set.dir.join("client.pem"),
-                    "--mutual needs client.pem and client.key in the folder".to_owned(),
-                );
+                let message = match set.encrypted_keys.get("client") {
+                    Some(path) => format!(
+                        "--mutual needs client.key unencrypted, and {} is password-protected",
+                        path.display()
+                    ),
+                    None => "--mutual needs client.pem and client.key in the folder".to_owned(),
+                };
+                report.problem("handshake", &set.dir.join("client.pem"), message);
                 return Ok(());
             }
         }
@@ -678,9 +709,19 @@ fn check_handshakes(set: &Set, options: &Options, report: &mut Report) -> Result
         None
     };
     let servers: Vec<&Member> = set.leaves.iter().filter(|l| roles(l).server).collect();
+    if servers.is_empty() {
+        let message = "no server certificate in the folder, so no handshake was tried".to_owned();
+        report.note("handshake", &set.dir, message);
+    }
     for leaf in servers {
         let Some(server) = identity(set, &leaf.stem) else {
-            let message = format!("no {}.key beside it, so no handshake was tried", leaf.stem);
+            let message = match set.encrypted_keys.get(&leaf.stem) {
+                Some(path) => format!(
+                    "{} is password-protected, so no handshake was tried",
+                    path.display()
+                ),
+                None => format!("no {}.key beside it, so no handshake was tried", leaf.stem),
+            };
             report.note("handshake", &leaf.path, message);
             continue;
         };
@@ -765,12 +806,23 @@ pub fn parse_window(text: &str) -> Result<time::Duration> {
 }
 
 /// Writes the findings as text, one line each, then the verdict.
+///
+/// With `quiet`, only problems and the verdict are written, and nothing at
+/// all for a good set, which suits cron jobs.
 pub fn render_text(
     dir: &Path,
     findings: &[Finding],
+    quiet: bool,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
+    let problems = count_problems(findings);
+    if quiet && problems == 0 {
+        return Ok(());
+    }
     for finding in findings {
+        if quiet && finding.status != Status::Problem {
+            continue;
+        }
         let status = match finding.status {
             Status::Ok => "ok     ",
             Status::Problem => "PROBLEM",
@@ -778,7 +830,6 @@ pub fn render_text(
         };
         writeln!(out, "{status} {}: {}", finding.path, finding.message)?;
     }
-    let problems = count_problems(findings);
     match problems {
         0 => writeln!(out, "verdict: the set in {} is good", dir.display()),
         1 => writeln!(out, "verdict: 1 problem in {}", dir.display()),
