@@ -185,9 +185,7 @@ fn from_pem_block(block: pem::Pem) -> Result<Object> {
         // "TRUSTED CERTIFICATE" is openssl's certificate plus trust settings;
         // the certificate comes first and parses alone.
         "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
-            parse_x509_certificate(&der)
-                .map_err(|e| anyhow!("the certificate could not be parsed: {e}"))?;
-            Object::Certificate(der)
+            Object::Certificate(certificate_alone(&der)?)
         }
         "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
             X509CertificationRequest::from_der(&der)
@@ -212,11 +210,20 @@ fn from_pem_block(block: pem::Pem) -> Result<Object> {
     Ok(object)
 }
 
+/// The DER of the certificate at the start of `bytes`, without what may
+/// follow it (openssl's trust settings in a `TRUSTED CERTIFICATE`), so
+/// that fingerprints are those of the certificate alone.
+fn certificate_alone(bytes: &[u8]) -> Result<Vec<u8>> {
+    let (rest, _) = parse_x509_certificate(bytes)
+        .map_err(|e| anyhow!("the certificate could not be parsed: {e}"))?;
+    Ok(bytes[..bytes.len() - rest.len()].to_vec())
+}
+
 /// A lone DER object: a certificate, a request or a private key, tried in
 /// that order.
 fn decode_der(bytes: &[u8]) -> Result<Object> {
-    if let Ok((_, _)) = parse_x509_certificate(bytes) {
-        return Ok(Object::Certificate(bytes.to_vec()));
+    if let Ok(der) = certificate_alone(bytes) {
+        return Ok(Object::Certificate(der));
     }
     if X509CertificationRequest::from_der(bytes).is_ok() {
         return Ok(Object::Request(bytes.to_vec()));

@@ -16,7 +16,7 @@ use x509_parser::objects::{oid2sn, oid_registry};
 use x509_parser::oid_registry::{Oid, OID_SIG_ED25519};
 use x509_parser::prelude::{parse_x509_certificate, FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
-use x509_parser::x509::SubjectPublicKeyInfo;
+use x509_parser::x509::{SubjectPublicKeyInfo, X509Name};
 
 use crate::decode::KeyFormat;
 use crate::serial::Serial;
@@ -184,9 +184,9 @@ pub fn certificate(der: &[u8], now: OffsetDateTime) -> Result<CertFacts> {
         TimeStatus::Valid
     };
     Ok(CertFacts {
-        subject: clean(&cert.subject().to_string()),
+        subject: name_string(cert.subject()),
         common_name,
-        issuer: clean(&cert.issuer().to_string()),
+        issuer: name_string(cert.issuer()),
         self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
         serial: Serial::from_be_bytes(cert.raw_serial()).to_string(),
         not_before: rfc3339(not_before),
@@ -225,7 +225,7 @@ pub fn request(der: &[u8]) -> Result<RequestFacts> {
         .map(general_name)
         .collect();
     Ok(RequestFacts {
-        subject: clean(&info.subject.to_string()),
+        subject: name_string(&info.subject),
         public_key: key_info(&info.subject_pki),
         sans,
         signature_algorithm: oid_name(&csr.signature_algorithm.algorithm),
@@ -278,6 +278,67 @@ pub fn certificate_sans(cert: &X509Certificate<'_>) -> Vec<String> {
     }
 }
 
+/// A distinguished name in RFC 4514 syntax (`O=Acme\\, Inc., CN=x`), but in
+/// certificate order, C first, as `openssl x509 -subject` lists it.
+pub fn name_string(name: &X509Name<'_>) -> String {
+    let rdns: Vec<String> = name
+        .iter()
+        .map(|rdn| {
+            let parts: Vec<String> = rdn
+                .iter()
+                .map(|attr| {
+                    let value = match attr.as_str() {
+                        Ok(text) => escape_rfc4514(text),
+                        // RFC 4514 section 2.4: a value that is not a string
+                        // is written as # and the hex of its encoding.
+                        Err(_) => format!("#{}", plain_hex(attr.as_slice())),
+                    };
+                    format!("{}={value}", attribute_name(attr.attr_type()))
+                })
+                .collect();
+            parts.join("+")
+        })
+        .collect();
+    clean(&rdns.join(", "))
+}
+
+/// The short names of RFC 4514 section 3 and the other attributes
+/// certificates commonly carry; others as a dotted OID.
+fn attribute_name(oid: &Oid<'_>) -> String {
+    let name = match oid.to_id_string().as_str() {
+        "2.5.4.3" => "CN",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "STREET",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.17" => "postalCode",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "1.2.840.113549.1.9.1" => "emailAddress",
+        other => return other.to_owned(),
+    };
+    name.to_owned()
+}
+
+/// Escapes an attribute value as RFC 4514 section 2.4 requires.
+fn escape_rfc4514(value: &str) -> String {
+    let last = value.chars().count().saturating_sub(1);
+    let mut out = String::with_capacity(value.len());
+    for (index, c) in value.chars().enumerate() {
+        let special = matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\')
+            || (index == 0 && (c == '#' || c == ' '))
+            || (index == last && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
     let curve = spki
         .algorithm
@@ -293,12 +354,19 @@ fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
     match spki.parsed() {
         Ok(PublicKey::RSA(rsa)) => KeyInfo {
             algorithm: "RSA".into(),
-            bits: Some(rsa.key_size()),
+            bits: Some(bit_length(rsa.modulus)),
             curve: None,
         },
         Ok(PublicKey::EC(point)) => KeyInfo {
             algorithm: "ECDSA".into(),
-            bits: Some(point.key_size()),
+            // The field size, as openssl reports it: 521 for P-521, whose
+            // points take 66 bytes a coordinate.
+            bits: Some(match curve.as_deref() {
+                Some("P-256") => 256,
+                Some("P-384") => 384,
+                Some("P-521") => 521,
+                _ => point.key_size(),
+            }),
             curve,
         },
         _ if spki.algorithm.algorithm == OID_SIG_ED25519 => KeyInfo {
@@ -312,6 +380,15 @@ fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
             curve: None,
         },
     }
+}
+
+/// The bit length of a big-endian unsigned number: 2052 for a 2052-bit
+/// RSA modulus, which byte counting would round to 2048 or 2056.
+fn bit_length(bytes: &[u8]) -> usize {
+    let Some(first) = bytes.iter().position(|b| *b != 0) else {
+        return 0;
+    };
+    (bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize
 }
 
 fn key_usage(cert: &X509Certificate<'_>) -> Option<KeyUsageFacts> {
@@ -399,7 +476,7 @@ fn general_name(name: &GeneralName<'_>) -> String {
         },
         GeneralName::RFC822Name(mail) => format!("email:{}", clean(mail)),
         GeneralName::URI(uri) => format!("URI:{}", clean(uri)),
-        GeneralName::DirectoryName(dn) => format!("DirName:{}", clean(&dn.to_string())),
+        GeneralName::DirectoryName(dn) => format!("DirName:{}", name_string(dn)),
         GeneralName::RegisteredID(oid) => format!("RID:{}", oid.to_id_string()),
         GeneralName::OtherName(oid, _) => format!("othername:{}", oid.to_id_string()),
         other => clean(&format!("{other:?}")),
@@ -414,6 +491,10 @@ fn oid_name(oid: &Oid<'_>) -> String {
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+fn plain_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn colon_hex(bytes: &[u8]) -> String {
@@ -452,6 +533,20 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(clean("evil\u{1b}[2Jname\n"), "evil\\u{1b}[2Jname\\n");
         assert_eq!(clean("plain name"), "plain name");
+    }
+
+    #[test]
+    fn escapes_special_characters_in_names() {
+        assert_eq!(escape_rfc4514("Acme, Inc."), "Acme\\, Inc.");
+        assert_eq!(escape_rfc4514("#1 a+b "), "\\#1 a\\+b\\ ");
+        assert_eq!(escape_rfc4514("plain"), "plain");
+    }
+
+    #[test]
+    fn counts_bits_not_bytes() {
+        assert_eq!(bit_length(&[0x00, 0x80, 0x00]), 16);
+        assert_eq!(bit_length(&[0x0f, 0xff]), 12);
+        assert_eq!(bit_length(&[0x00]), 0);
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 mod bad_input;
 mod handshake;
+mod inspect;
 mod issuing;
 mod openssl;
+mod parse_robustness;
 mod util;
+mod verify;
