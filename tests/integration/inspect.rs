@@ -985,3 +985,75 @@ fn reads_a_file_of_exactly_16_mib_before_judging_it() {
     file.set_len(16 * 1024 * 1024).unwrap();
     assert_rejected(&env, "limit.bin", "not a certificate, request, private key");
 }
+
+/// Real certificates carry extensions certgen never writes: policies,
+/// authority information access, CRL distribution points, name
+/// constraints, private OIDs. inspect reads past them, and a comma in a name
+/// stays inside its field.
+#[test]
+fn reads_certificates_with_unusual_but_legal_extensions() {
+    let env = Env::new();
+    let ext = "\
+[v3]
+basicConstraints = critical, CA:TRUE, pathlen:1
+keyUsage = critical, keyCertSign, cRLSign
+nameConstraints = critical, permitted;DNS:.example.com, excluded;IP:10.0.0.0/255.0.0.0
+certificatePolicies = 2.23.140.1.2.1, 1.3.6.1.4.1.99999.1
+authorityInfoAccess = OCSP;URI:http://ocsp.example.com/, caIssuers;URI:http://ca.example.com/ca.cer
+crlDistributionPoints = URI:http://crl.example.com/ca.crl
+subjectAltName = DNS:ca.example.com, email:pki@example.com, URI:urn:example:ca, RID:1.2.3.4, dirName:dir_sect
+1.3.6.1.4.1.99999.7 = ASN1:UTF8String:private extension
+[dir_sect]
+CN = directory name
+";
+    fs::write(env.join("ext.cnf"), ext).unwrap();
+    env.openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "odd.key",
+        "-out",
+        "odd.pem",
+        "-days",
+        "5",
+        "-subj",
+        "/C=US/O=Acme, Inc./CN=odd CA",
+        "-config",
+        "ext.cnf",
+        "-extensions",
+        "v3",
+    ])
+    .success();
+
+    let cert = inspect_one(&env, "odd.pem");
+    assert_eq!(text(&cert, "kind"), "certificate");
+    assert_eq!(text(&cert, "subject"), "C=US, O=Acme\\, Inc., CN=odd CA");
+    let sans = strings(&cert, "sans");
+    assert!(sans.contains(&"DNS:ca.example.com".to_owned()), "{sans:?}");
+    assert!(
+        sans.contains(&"email:pki@example.com".to_owned()),
+        "{sans:?}"
+    );
+    assert!(sans.contains(&"URI:urn:example:ca".to_owned()), "{sans:?}");
+    assert!(
+        sans.contains(&"DirName:CN=directory name".to_owned()),
+        "{sans:?}"
+    );
+    assert_eq!(cert["basic_constraints"]["path_len"], 1);
+    let run = env.certgen(&["inspect", "odd.pem", "odd.key"]).success();
+    assert!(
+        run.stdout().contains("odd.key: private key"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout().contains("matches        odd.pem"),
+        "{}",
+        run.describe()
+    );
+}
