@@ -22,6 +22,7 @@ fn main() -> Result<()> {
         },
         validity: Validity::from_now(now, 30),
         path_len: 0,
+        rules: Default::default(),
     };
     let ca = make_ca(&ca_spec, KeyType::EcdsaP256.generate()?, &Serial::random()?)?;
 

@@ -145,6 +145,7 @@ mod tests {
             },
             validity: Validity::from_now(OffsetDateTime::now_utc(), 10),
             path_len: 0,
+            rules: Default::default(),
         }
     }
 

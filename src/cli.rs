@@ -89,6 +89,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Write a starter profile (certgen.toml) to edit, with a comment on every key.
+    #[command(after_help = EXIT_CODES)]
+    Init(InitArgs),
+
     /// Create the certificate authority: ca.key and ca.pem.
     #[command(after_help = EXIT_CODES)]
     Ca(CaArgs),
@@ -104,10 +108,15 @@ pub enum Command {
     /// Create the CA (or reuse the one in --out) and issue a server and a client certificate.
     ///
     /// Writes ca.key ca.pem ca.srl server.key server.csr server.pem client.key client.csr
-    /// client.pem. A CA already in --out is checked (its key must match its certificate) and
-    /// reused; --force re-issues the server and client files but never replaces the CA.
+    /// client.pem, and with --profile also every [[leaf]] the profile names. A CA already in
+    /// --out is checked (its key must match its certificate) and reused; --force re-issues the
+    /// other files but never replaces the CA.
     #[command(after_help = EXIT_CODES)]
     All(AllArgs),
+
+    /// Issue one [[leaf]] of a profile from the CA: NAME.key, NAME.csr, NAME.pem.
+    #[command(after_help = EXIT_CODES)]
+    Leaf(NamedLeafArgs),
 
     /// Show what TLS files hold: certificates, requests, keys, serial files.
     ///
@@ -193,46 +202,19 @@ pub struct SubjectArgs {
     pub ou: Option<String>,
 }
 
-/// Options of `certgen ca`.
-#[derive(Args, Debug, Clone)]
-pub struct CaArgs {
-    #[command(flatten)]
-    pub subject: SubjectArgs,
-
-    /// Common name of the CA (subject CN); it names the CA, not a host [default: "certgen CA"
-    /// and a random tag, such as "certgen CA 5e1f09ab", so that no two CAs share a name].
-    #[arg(long, value_parser = parse_name)]
-    pub cn: Option<String>,
-
-    /// Days the CA is valid.
-    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
-    pub days: u32,
-
-    /// Key algorithm of the CA.
-    #[arg(long, value_enum, default_value_t = KeyType::Rsa2048)]
-    pub key_type: KeyType,
-
-    /// Folder to write to; created if missing.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub out: PathBuf,
-
-    /// Replace an existing CA. The old ca.key and ca.pem are kept beside the new ones as
-    /// ca.key.replaced-TIME and ca.pem.replaced-TIME; certificates the old CA issued no longer
-    /// verify against the new one.
-    #[arg(long)]
-    pub force: bool,
-}
-
-/// Options of `certgen server` and `certgen client`.
-#[derive(Args, Debug, Clone)]
-pub struct LeafArgs {
+/// What the issuing commands share about one certificate. Every field is
+/// optional, so that a value given here can be told from one left to a
+/// profile or to the built-in default.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CertFlags {
     #[command(flatten)]
     pub subject: SubjectArgs,
 
     /// Common name (subject CN). Also the subjectAltName when no --san is given; for localhost
-    /// that default adds 127.0.0.1 and ::1.
-    #[arg(long, default_value = "localhost", value_parser = parse_name)]
-    pub cn: String,
+    /// that default adds 127.0.0.1 and ::1 [default: localhost; for a CA, "certgen CA" and a
+    /// random tag, such as "certgen CA 5e1f09ab", so that no two CAs share a name].
+    #[arg(long, value_parser = parse_name)]
+    pub cn: Option<String>,
 
     /// A subjectAltName: DNS name (wildcards allowed), IPv4 or IPv6 address, email or URI, told
     /// apart by form; prefix DNS:, IP:, email: or URI: to force one. Repeatable. When given,
@@ -240,18 +222,37 @@ pub struct LeafArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_san)]
     pub san: Vec<San>,
 
-    /// Days the certificate is valid; cut to the CA's end if it would outlive the CA.
-    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
-    pub days: u32,
+    /// Days a new certificate is valid; a leaf is cut to end with its CA [default: 3650].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
+    pub days: Option<u32>,
 
-    /// Key algorithm of the new key. The CA's own key decides the signature algorithm.
-    #[arg(long, value_enum, default_value_t = KeyType::Rsa2048)]
-    pub key_type: KeyType,
+    /// Key algorithm of each new key [default: rsa2048]. The CA's key decides the signature
+    /// algorithm.
+    #[arg(long, value_enum)]
+    pub key_type: Option<KeyType>,
 
-    /// Base name of the files written: NAME.key, NAME.csr, NAME.pem [default: server or client].
-    #[arg(long, value_parser = parse_file_stem)]
-    pub name: Option<String>,
+    /// A TOML profile with the settings of the CA and of each certificate; flags given here
+    /// win over it. `certgen init` writes one to start from.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+}
 
+/// Where the files go, and whether existing ones may be replaced.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Folder to write to; created if missing.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+
+    /// Replace existing files. For `ca`: the CA, keeping the old ca.key and ca.pem beside the
+    /// new ones as *.replaced-TIME. For the others: the certificates they issue; never the CA.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The CA to issue from, when it is not the one in the output folder.
+#[derive(Args, Debug, Clone, Default)]
+pub struct IssuerArgs {
     /// CA certificate to issue from [default: DIR/ca.pem]. The serial file is kept beside it,
     /// with the extension .srl, as openssl does.
     #[arg(long, value_name = "FILE", requires = "ca_key")]
@@ -260,56 +261,86 @@ pub struct LeafArgs {
     /// CA private key to issue with [default: DIR/ca.key].
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
     pub ca_key: Option<PathBuf>,
+}
 
-    /// Folder to write to; created if missing.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub out: PathBuf,
+/// Options of `certgen ca`.
+#[derive(Args, Debug, Clone)]
+pub struct CaArgs {
+    #[command(flatten)]
+    pub cert: CertFlags,
 
-    /// Replace existing NAME.key, NAME.csr and NAME.pem with a newly issued set.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Options of `certgen server` and `certgen client`.
+#[derive(Args, Debug, Clone)]
+pub struct LeafArgs {
+    #[command(flatten)]
+    pub cert: CertFlags,
+
+    /// Base name of the files written: NAME.key, NAME.csr, NAME.pem [default: server or client].
+    #[arg(long, value_parser = parse_file_stem)]
+    pub name: Option<String>,
+
+    #[command(flatten)]
+    pub issuer: IssuerArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Options of `certgen leaf`.
+#[derive(Args, Debug, Clone)]
+pub struct NamedLeafArgs {
+    /// The `name` of a [[leaf]] in the profile; also the base name of its files.
+    #[arg(value_parser = parse_file_stem)]
+    pub name: String,
+
+    #[command(flatten)]
+    pub cert: CertFlags,
+
+    #[command(flatten)]
+    pub issuer: IssuerArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Options of `certgen all`.
 #[derive(Args, Debug, Clone)]
 pub struct AllArgs {
     #[command(flatten)]
-    pub subject: SubjectArgs,
+    pub cert: CertFlags,
 
-    /// Common name of the server and client certificates (subject CN). Also their
-    /// subjectAltName when no --san is given; for localhost that default adds 127.0.0.1 and ::1.
-    #[arg(long, default_value = "localhost", value_parser = parse_name)]
-    pub cn: String,
-
-    /// Common name of the CA, when one is created [default: "certgen CA" and a random tag, such
-    /// as "certgen CA 5e1f09ab", so that no two CAs share a name].
+    /// Common name of the CA, when one is created [default: "certgen CA" and a random tag].
     #[arg(long, value_parser = parse_name)]
     pub ca_cn: Option<String>,
 
-    /// A subjectAltName of the server and client certificates: DNS name (wildcards allowed),
-    /// IPv4 or IPv6 address, email or URI, told apart by form; prefix DNS:, IP:, email: or URI:
-    /// to force one. Repeatable. When given, these are the certificates' only names.
-    #[arg(long, value_name = "NAME", value_parser = parse_san)]
-    pub san: Vec<San>,
+    /// Days the CA is valid, when one is created [default: 3650].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
+    pub ca_days: Option<u32>,
 
-    /// Days the server and client certificates are valid; cut to the CA's end if longer.
-    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
-    pub days: u32,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
 
-    /// Days the CA is valid, when one is created.
-    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
-    pub ca_days: u32,
+/// Options of `certgen init`.
+#[derive(Args, Debug, Clone)]
+pub struct InitArgs {
+    /// Where to write the profile.
+    #[arg(default_value = "certgen.toml", value_name = "FILE")]
+    pub file: PathBuf,
 
-    /// Key algorithm of every new key.
-    #[arg(long, value_enum, default_value_t = KeyType::Rsa2048)]
-    pub key_type: KeyType,
+    /// Which starter profile to write; see --list.
+    #[arg(long, default_value = "recipe", value_name = "NAME")]
+    pub template: String,
 
-    /// Folder to write to; created if missing.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub out: PathBuf,
+    /// List the starter profiles and write nothing.
+    #[arg(long)]
+    pub list: bool,
 
-    /// Re-issue the server and client files if they exist. The CA is never replaced here;
-    /// use `certgen ca --force` for that.
+    /// Replace FILE if it exists.
     #[arg(long)]
     pub force: bool,
 }
@@ -368,17 +399,17 @@ mod tests {
     }
 
     #[test]
-    fn all_has_the_recipe_defaults() {
+    fn all_leaves_unset_values_to_the_profile_and_defaults() {
         let cli = Cli::try_parse_from(["certgen", "all"]).unwrap();
         let Command::All(args) = cli.command else {
             panic!("parsed as another subcommand");
         };
-        assert_eq!(args.cn, "localhost");
-        assert_eq!(args.days, 3650);
-        assert_eq!(args.ca_days, 3650);
-        assert_eq!(args.key_type, KeyType::Rsa2048);
-        assert_eq!(args.out, PathBuf::from("."));
-        assert!(args.san.is_empty());
+        assert_eq!(args.cert.cn, None);
+        assert_eq!(args.cert.days, None);
+        assert_eq!(args.ca_days, None);
+        assert_eq!(args.cert.key_type, None);
+        assert_eq!(args.output.out, PathBuf::from("."));
+        assert!(args.cert.san.is_empty());
     }
 
     #[test]

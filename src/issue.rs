@@ -10,6 +10,7 @@ use rcgen::{
 use time::{Duration, OffsetDateTime};
 
 use crate::ca::Ca;
+use crate::constraints::NameRules;
 use crate::keys;
 use crate::san::San;
 use crate::serial::Serial;
@@ -60,6 +61,8 @@ pub struct CaSpec {
     /// How many intermediate CAs may follow this one; 0 lets it sign leaves
     /// only, which is all certgen ever asks of it.
     pub path_len: u8,
+    /// The names it may issue for; empty for no constraint.
+    pub rules: NameRules,
 }
 
 /// The purpose a leaf certificate is issued for.
@@ -69,6 +72,8 @@ pub enum Role {
     Server,
     /// A TLS client in mutual TLS: extendedKeyUsage clientAuth.
     Client,
+    /// Both, as Milvus components are to each other under internal TLS.
+    Both,
 }
 
 impl Role {
@@ -77,6 +82,7 @@ impl Role {
         match self {
             Role::Server => "server",
             Role::Client => "client",
+            Role::Both => "server and client",
         }
     }
 }
@@ -116,6 +122,7 @@ pub fn make_ca(spec: &CaSpec, key: KeyPair, serial: &Serial) -> Result<Ca> {
     params.not_after = spec.validity.not_after;
     params.serial_number = Some(SerialNumber::from_slice(serial.as_bytes()));
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(spec.path_len));
+    params.name_constraints = spec.rules.to_rcgen();
     // digitalSignature lets the CA key sign OCSP responses; keyCertSign and
     // cRLSign are what RFC 5280 section 4.2.1.3 requires of a CA.
     params.key_usages = vec![
@@ -140,10 +147,14 @@ pub fn make_leaf(spec: &LeafSpec, key: &KeyPair, ca: &Ca) -> Result<IssuedLeaf> 
         // TLS 1.2 RSA key exchange encrypts the premaster secret to the key.
         params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
     }
-    params.extended_key_usages = vec![match spec.role {
-        Role::Server => ExtendedKeyUsagePurpose::ServerAuth,
-        Role::Client => ExtendedKeyUsagePurpose::ClientAuth,
-    }];
+    params.extended_key_usages = match spec.role {
+        Role::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
+        Role::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
+        Role::Both => vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ],
+    };
 
     // A CSR carries neither serial, dates nor issuer, so it is serialized
     // before those are filled in.
@@ -184,6 +195,7 @@ mod tests {
             },
             validity: Validity::from_now(OffsetDateTime::now_utc(), 30),
             path_len: 0,
+            rules: NameRules::default(),
         };
         make_ca(
             &spec,

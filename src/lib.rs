@@ -8,16 +8,21 @@
 
 pub mod ca;
 pub mod cli;
+pub mod constraints;
 pub mod decode;
 pub mod error;
 pub mod facts;
 pub mod files;
 pub mod handshake;
+pub mod init;
 pub mod inspect;
 pub mod issue;
+pub mod issuing;
 pub mod keys;
+pub mod profile;
 pub mod run;
 pub mod san;
 pub mod serial;
+pub mod settings;
 pub mod subject;
 pub mod verify;

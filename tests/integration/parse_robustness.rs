@@ -112,6 +112,7 @@ static SAMPLES: LazyLock<Vec<Sample>> = LazyLock::new(|| {
         },
         validity: Validity::from_now(now, 30),
         path_len: 0,
+        rules: Default::default(),
     };
     let ca_key = KeyType::EcdsaP256.generate().unwrap();
     let ca = make_ca(&ca_spec, ca_key, &Serial::random().unwrap()).unwrap();

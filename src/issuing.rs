@@ -1,0 +1,672 @@
+//! The issuing commands, step by step: resolve every certificate's settings
+//! (flags over profile over defaults), refuse before generating anything if
+//! a file is in the way, build everything in memory, check it against the
+//! CA's name constraints, then write it all at once.
+
+use std::path::{Path, PathBuf};
+use std::thread;
+
+use anyhow::{anyhow, bail, Context, Result};
+use rcgen::KeyPair;
+use time::OffsetDateTime;
+
+use crate::ca::Ca;
+use crate::cli::{AllArgs, CaArgs, CertFlags, IssuerArgs, LeafArgs, NamedLeafArgs, OutputArgs};
+use crate::constraints::NameRules;
+use crate::error::{Failure, Kind, ResultExt};
+use crate::files::{self, Access, Output};
+use crate::issue::{self, CaSpec, IssuedLeaf, LeafSpec, Role, Validity};
+use crate::keys::KeyType;
+use crate::profile::Profile;
+use crate::san::San;
+use crate::serial::Serial;
+use crate::settings::{Settings, DEFAULT_LEAF_CN};
+use crate::subject::Subject;
+
+/// The human summary on stderr, silenced by `--quiet`.
+pub struct Report {
+    /// Whether to print nothing.
+    pub quiet: bool,
+}
+
+impl Report {
+    pub fn line(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", text.as_ref());
+        }
+    }
+
+    fn files(&self, what: &str, paths: &[&Path]) {
+        self.line(format!("{what}: {}", join_paths(paths)));
+    }
+
+    fn detail(&self, label: &str, value: impl AsRef<str>) {
+        self.line(format!("  {label:<8} {}", value.as_ref()));
+    }
+
+    fn expiry(&self, not_after: OffsetDateTime, now: OffsetDateTime) {
+        let days = crate::facts::days((not_after - now).whole_days());
+        self.detail("expires", format!("{} (in {days})", format_time(not_after)));
+    }
+}
+
+/// The CA's file names.
+struct CaPaths {
+    key: PathBuf,
+    cert: PathBuf,
+    serial: PathBuf,
+}
+
+impl CaPaths {
+    fn in_dir(dir: &Path) -> CaPaths {
+        CaPaths::from_files(dir.join("ca.pem"), dir.join("ca.key"))
+    }
+
+    /// The serial file sits beside the certificate, named after it, which is
+    /// where `openssl x509 -CA FILE -CAcreateserial` looks for it.
+    fn from_files(cert: PathBuf, key: PathBuf) -> CaPaths {
+        let serial = cert.with_extension("srl");
+        CaPaths { key, cert, serial }
+    }
+
+    /// The CA given with `--ca-cert` and `--ca-key`, or the one in `out`.
+    fn chosen(issuer: &IssuerArgs, out: &Path) -> CaPaths {
+        match (&issuer.ca_cert, &issuer.ca_key) {
+            (Some(cert), Some(key)) => CaPaths::from_files(cert.clone(), key.clone()),
+            _ => CaPaths::in_dir(out),
+        }
+    }
+}
+
+/// The three files of one leaf.
+struct LeafPaths {
+    key: PathBuf,
+    csr: PathBuf,
+    cert: PathBuf,
+}
+
+impl LeafPaths {
+    fn new(dir: &Path, name: &str) -> LeafPaths {
+        LeafPaths {
+            key: dir.join(format!("{name}.key")),
+            csr: dir.join(format!("{name}.csr")),
+            cert: dir.join(format!("{name}.pem")),
+        }
+    }
+
+    fn all(&self) -> [&Path; 3] {
+        [&self.key, &self.csr, &self.cert]
+    }
+
+    fn outputs(&self, leaf: IssuedLeaf, replace: bool) -> [Output; 3] {
+        let output = |path: &Path, text: String, access| Output {
+            path: path.to_path_buf(),
+            contents: text.into_bytes(),
+            access,
+            replace,
+        };
+        [
+            output(&self.key, leaf.key_pem, Access::Secret),
+            output(&self.csr, leaf.csr_pem, Access::Public),
+            output(&self.cert, leaf.cert_pem, Access::Public),
+        ]
+    }
+}
+
+/// A new CA to create when the folder has none.
+struct NewCa {
+    spec: CaSpec,
+    key_type: KeyType,
+}
+
+/// One leaf to issue, its settings resolved.
+struct PlannedLeaf {
+    /// Base name of its files.
+    name: String,
+    role: Role,
+    subject: Subject,
+    sans: Vec<San>,
+    days: u32,
+    key_type: KeyType,
+}
+
+/// Everything one issuing run makes, decided before anything is generated.
+struct Plan {
+    output: OutputArgs,
+    ca_paths: CaPaths,
+    /// `None`: the CA must exist. `Some`: create it when the folder has none.
+    new_ca: Option<NewCa>,
+    leaves: Vec<PlannedLeaf>,
+    /// The command, for advice in messages (`certgen all`).
+    command: String,
+}
+
+/// `certgen server` and `certgen client`.
+pub fn server_or_client(
+    args: &LeafArgs,
+    role: Role,
+    now: OffsetDateTime,
+    report: &Report,
+) -> Result<Vec<PathBuf>, Failure> {
+    let profile = load_profile(&args.cert)?;
+    let section = match role {
+        Role::Client => &profile.client,
+        _ => &profile.server,
+    };
+    let name = args.name.clone().unwrap_or_else(|| role.name().to_owned());
+    let leaf = plan_leaf(&args.cert, section, &profile.shared, name, role)?;
+    let plan = Plan {
+        ca_paths: CaPaths::chosen(&args.issuer, &args.output.out),
+        output: args.output.clone(),
+        new_ca: None,
+        leaves: vec![leaf],
+        command: format!("certgen {}", role.name()),
+    };
+    execute(&plan, now, report)
+}
+
+/// `certgen leaf NAME`: one `[[leaf]]` of the profile.
+pub fn named_leaf(
+    args: &NamedLeafArgs,
+    now: OffsetDateTime,
+    report: &Report,
+) -> Result<Vec<PathBuf>, Failure> {
+    if args.cert.profile.is_none() {
+        return Err(Failure::new(
+            Kind::Input,
+            anyhow!(
+                "`certgen leaf {}` needs --profile FILE naming that [[leaf]]",
+                args.name
+            ),
+        ));
+    }
+    let profile = load_profile(&args.cert)?;
+    let entry = profile.leaf(&args.name).or_fail(Kind::Input)?;
+    let leaf = plan_leaf(
+        &args.cert,
+        &entry.settings,
+        &profile.shared,
+        entry.name.clone(),
+        entry.role,
+    )?;
+    let plan = Plan {
+        ca_paths: CaPaths::chosen(&args.issuer, &args.output.out),
+        output: args.output.clone(),
+        new_ca: None,
+        leaves: vec![leaf],
+        command: format!("certgen leaf {}", args.name),
+    };
+    execute(&plan, now, report)
+}
+
+/// `certgen all`: the CA unless it exists, server, client, and every
+/// `[[leaf]]` of the profile.
+pub fn all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<PathBuf>, Failure> {
+    let profile = load_profile(&args.cert)?;
+    let mut leaves = vec![
+        plan_leaf(
+            &args.cert,
+            &profile.server,
+            &profile.shared,
+            "server".into(),
+            Role::Server,
+        )?,
+        plan_leaf(
+            &args.cert,
+            &profile.client,
+            &profile.shared,
+            "client".into(),
+            Role::Client,
+        )?,
+    ];
+    for entry in &profile.leaves {
+        let name = entry.name.clone();
+        leaves.push(plan_leaf(
+            &args.cert,
+            &entry.settings,
+            &profile.shared,
+            name,
+            entry.role,
+        )?);
+    }
+    let ca_flags = Settings {
+        cn: args.ca_cn.clone(),
+        days: args.ca_days,
+        sans: None,
+        ..Settings::from_flags(&args.cert)
+    };
+    let plan = Plan {
+        ca_paths: CaPaths::in_dir(&args.output.out),
+        output: args.output.clone(),
+        new_ca: Some(plan_ca(&ca_flags, &profile, now)?),
+        leaves,
+        command: "certgen all".to_owned(),
+    };
+    execute(&plan, now, report)
+}
+
+/// `certgen ca`: create the CA, or with `--force` replace it, keeping the
+/// old pair beside the new.
+pub fn ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<PathBuf>, Failure> {
+    let out = &args.output.out;
+    let paths = CaPaths::in_dir(out);
+    refuse_folders(&[&paths.key, &paths.cert])?;
+    let present: Vec<&Path> = [paths.key.as_path(), paths.cert.as_path()]
+        .into_iter()
+        .filter(|p| files::occupied(p))
+        .collect();
+    if !present.is_empty() && !args.output.force {
+        return Err(Failure::new(
+            Kind::Exists,
+            anyhow!(
+                "refusing to replace the CA: {} already exist{}; `certgen ca --force` replaces \
+                 it (keeping the old files beside it), and certificates it issued will no \
+                 longer verify",
+                join_paths(&present),
+                if present.len() == 1 { "s" } else { "" }
+            ),
+        ));
+    }
+    let profile = load_profile(&args.cert)?;
+    let new_ca = plan_ca(&Settings::from_flags(&args.cert), &profile, now)?;
+    let key = new_ca.key_type.generate().or_fail(Kind::Internal)?;
+    let serial = Serial::random().or_fail(Kind::Internal)?;
+    let ca = issue::make_ca(&new_ca.spec, key, &serial).or_fail(Kind::Internal)?;
+    let outputs = ca_outputs(&paths, &ca, args.output.force);
+
+    files::ensure_dir(out).or_fail(Kind::Write)?;
+    let stamp = file_stamp(now);
+    for path in &present {
+        let aside = files::keep_aside(path, &stamp).or_fail(Kind::Write)?;
+        report.line(format!(
+            "kept the old {} as {}",
+            path.display(),
+            aside.display()
+        ));
+    }
+    files::commit(&outputs).or_fail(Kind::Write)?;
+    report_ca(report, &ca, &paths, true, now);
+    Ok(written_paths(&outputs))
+}
+
+/// The profile named by `--profile`, or an empty one.
+fn load_profile(flags: &CertFlags) -> Result<Profile, Failure> {
+    match &flags.profile {
+        Some(path) => Profile::load(path).or_fail(Kind::Input),
+        None => Ok(Profile::default()),
+    }
+}
+
+/// Resolves one leaf: flags over its section over the shared settings.
+fn plan_leaf(
+    flags: &CertFlags,
+    section: &Settings,
+    shared: &Settings,
+    name: String,
+    role: Role,
+) -> Result<PlannedLeaf, Failure> {
+    let settings = Settings::from_flags(flags).or(section).or(shared);
+    let subject = settings.subject(DEFAULT_LEAF_CN);
+    let sans = settings
+        .sans_for(&subject.cn)
+        .with_context(|| format!("the {name} certificate"))
+        .or_fail(Kind::Input)?;
+    Ok(PlannedLeaf {
+        name,
+        role,
+        subject,
+        sans,
+        days: settings.days(),
+        key_type: settings.key_type(),
+    })
+}
+
+/// Resolves a new CA: the given settings over `[ca]` over the shared ones.
+fn plan_ca(given: &Settings, profile: &Profile, now: OffsetDateTime) -> Result<NewCa, Failure> {
+    let settings = given.or(&profile.ca.settings).or(&profile.shared);
+    let cn = ca_name(settings.cn.as_deref()).or_fail(Kind::Internal)?;
+    Ok(NewCa {
+        spec: CaSpec {
+            subject: settings.subject(&cn),
+            validity: Validity::from_now(now, settings.days()),
+            path_len: profile.ca.path_len.unwrap_or(0),
+            rules: profile.ca.rules.clone(),
+        },
+        key_type: settings.key_type(),
+    })
+}
+
+/// Carries out a plan: the CA (loaded or new), then every leaf.
+fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<PathBuf>, Failure> {
+    let out = &plan.output.out;
+    let ca_paths = &plan.ca_paths;
+    let existing = match &plan.new_ca {
+        None => Some(load_existing_ca(ca_paths, out, now)?),
+        Some(_) => load_ca_if_present(ca_paths, now)?,
+    };
+    let leaf_paths: Vec<LeafPaths> = plan
+        .leaves
+        .iter()
+        .map(|l| LeafPaths::new(out, &l.name))
+        .collect();
+    let targets: Vec<&Path> = leaf_paths.iter().flat_map(LeafPaths::all).collect();
+    refuse_existing(&targets, plan.output.force, &plan.command)?;
+    refuse_folders(&[&ca_paths.serial])?;
+
+    // Serials are handed out in plan order, one past the serial file's.
+    let mut serials = Vec::with_capacity(plan.leaves.len());
+    let mut serial = next_serial(&ca_paths.serial).or_fail(Kind::Input)?;
+    for _ in &plan.leaves {
+        serials.push(serial.clone());
+        serial = serial.next().or_fail(Kind::Input)?;
+    }
+
+    // Key generation dominates the run time and the keys are independent,
+    // so they are made side by side; the CA's, if any, comes first.
+    let new_ca = plan.new_ca.as_ref().filter(|_| existing.is_none());
+    let key_types: Vec<KeyType> = new_ca
+        .map(|ca| ca.key_type)
+        .into_iter()
+        .chain(plan.leaves.iter().map(|l| l.key_type))
+        .collect();
+    let mut keys = generate_keys(&key_types)
+        .or_fail(Kind::Internal)?
+        .into_iter();
+
+    let mut outputs = Vec::new();
+    let ca = match (existing, new_ca) {
+        (Some(ca), _) => ca,
+        (None, Some(new_ca)) => {
+            let key = keys.next().expect("a key for every certificate");
+            let serial = Serial::random().or_fail(Kind::Internal)?;
+            let ca = issue::make_ca(&new_ca.spec, key, &serial).or_fail(Kind::Internal)?;
+            outputs.extend(ca_outputs(ca_paths, &ca, false));
+            ca
+        }
+        (None, None) => unreachable!("a plan without a new CA loads the existing one"),
+    };
+    let created_ca = !outputs.is_empty();
+
+    // Name constraints are read from the CA certificate itself, so that a
+    // CA made elsewhere is held to its own rules too.
+    let rules = NameRules::of_certificate(ca.cert_der()).or_fail(Kind::Input)?;
+    let mut issued = Vec::with_capacity(plan.leaves.len());
+    for (leaf, serial) in plan.leaves.iter().zip(serials) {
+        rules
+            .check(&leaf.sans)
+            .with_context(|| format!("refusing to issue the {} certificate", leaf.name))
+            .or_fail(Kind::Input)?;
+        let (spec, capped) = leaf_spec(leaf, serial, &ca, now);
+        let key = keys.next().expect("a key for every certificate");
+        let made = issue::make_leaf(&spec, &key, &ca).or_fail(Kind::Internal)?;
+        issued.push((spec, capped, made));
+    }
+    let last = issued.last().map(|(spec, _, _)| spec.serial.clone());
+    if let Some(last) = &last {
+        outputs.push(serial_output(&ca_paths.serial, last));
+    }
+    let mut summaries = Vec::new();
+    for ((spec, capped, made), paths) in issued.into_iter().zip(&leaf_paths) {
+        outputs.extend(paths.outputs(made, plan.output.force));
+        summaries.push((spec, capped));
+    }
+
+    files::ensure_dir(out).or_fail(Kind::Write)?;
+    files::commit(&outputs).or_fail(Kind::Write)?;
+
+    if plan.new_ca.is_some() {
+        report_ca(report, &ca, ca_paths, created_ca, now);
+    }
+    for ((spec, capped), (leaf, paths)) in summaries.iter().zip(plan.leaves.iter().zip(&leaf_paths))
+    {
+        report_leaf(report, &leaf.name, spec, paths, leaf.key_type, *capped, now);
+    }
+    report.files("updated the serial file", &[&ca_paths.serial]);
+    Ok(written_paths(&outputs))
+}
+
+/// The CA in the folder when both its files are there, none when neither is;
+/// one without the other is an error rather than a reason to make a new CA.
+fn load_ca_if_present(paths: &CaPaths, now: OffsetDateTime) -> Result<Option<Ca>, Failure> {
+    match (files::occupied(&paths.key), files::occupied(&paths.cert)) {
+        (true, true) => load_existing_ca(paths, Path::new("."), now).map(Some),
+        (false, false) => Ok(None),
+        (key_present, _) => {
+            let (present, missing) = if key_present {
+                (&paths.key, &paths.cert)
+            } else {
+                (&paths.cert, &paths.key)
+            };
+            Err(Failure::new(
+                Kind::Input,
+                anyhow!(
+                    "{} exists but {} does not; restore the missing file, or move {} away \
+                     to create a new CA",
+                    present.display(),
+                    missing.display(),
+                    present.display()
+                ),
+            ))
+        }
+    }
+}
+
+fn ca_outputs(paths: &CaPaths, ca: &Ca, replace: bool) -> [Output; 2] {
+    [
+        Output {
+            path: paths.key.clone(),
+            contents: ca.key().serialize_pem().into_bytes(),
+            access: Access::Secret,
+            replace,
+        },
+        Output {
+            path: paths.cert.clone(),
+            contents: ca.cert_pem().into_bytes(),
+            access: Access::Public,
+            replace,
+        },
+    ]
+}
+
+fn written_paths(outputs: &[Output]) -> Vec<PathBuf> {
+    outputs.iter().map(|o| o.path.clone()).collect()
+}
+
+/// Loads the CA a leaf is issued from, turning a missing CA into advice.
+fn load_existing_ca(paths: &CaPaths, out: &Path, now: OffsetDateTime) -> Result<Ca, Failure> {
+    let missing: Vec<&Path> = [paths.cert.as_path(), paths.key.as_path()]
+        .into_iter()
+        .filter(|p| !files::occupied(p))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::new(
+            Kind::Input,
+            anyhow!(
+                "no CA to issue from: {} not found; run `certgen ca --out {}` first, or pass \
+                 --ca-cert and --ca-key",
+                join_paths(&missing),
+                out.display()
+            ),
+        ));
+    }
+    let ca = Ca::load(&paths.cert, &paths.key).or_fail(Kind::Input)?;
+    if ca.not_after < now {
+        return Err(Failure::new(
+            Kind::Input,
+            anyhow!(
+                "{}: the CA expired on {}; create a new one with `certgen ca --force`",
+                paths.cert.display(),
+                format_time(ca.not_after)
+            ),
+        ));
+    }
+    Ok(ca)
+}
+
+/// Refuses a folder where a file is to go, even with `--force`: found only
+/// when moving files into place, it would stop the run halfway.
+fn refuse_folders(paths: &[&Path]) -> Result<(), Failure> {
+    match paths.iter().find(|p| p.is_dir()) {
+        Some(dir) => Err(Failure::new(
+            Kind::Input,
+            anyhow!(
+                "{} is a folder; certgen needs to write a file there",
+                dir.display()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Fails with [`Kind::Exists`], naming every occupied path, unless `force`.
+fn refuse_existing(paths: &[&Path], force: bool, command: &str) -> Result<(), Failure> {
+    refuse_folders(paths)?;
+    let present: Vec<&Path> = paths
+        .iter()
+        .copied()
+        .filter(|p| files::occupied(p))
+        .collect();
+    if present.is_empty() || force {
+        return Ok(());
+    }
+    Err(Failure::new(
+        Kind::Exists,
+        anyhow!(
+            "refusing to overwrite {}; run `{command} --force` to issue new ones",
+            join_paths(&present)
+        ),
+    ))
+}
+
+/// The serial for the next certificate: one past the serial file's value,
+/// or a random one when there is no serial file yet.
+fn next_serial(path: &Path) -> Result<Serial> {
+    if !files::occupied(path) {
+        return Serial::random();
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    let last = Serial::parse_srl(&text).with_context(|| path.display().to_string())?;
+    last.next().with_context(|| path.display().to_string())
+}
+
+fn serial_output(path: &Path, serial: &Serial) -> Output {
+    Output {
+        path: path.to_path_buf(),
+        contents: serial.to_srl().into_bytes(),
+        access: Access::Public,
+        replace: true,
+    }
+}
+
+/// The CA's common name: the one given, or "certgen CA" with a random tag.
+///
+/// Clients find a certificate's issuer by name. Were every certgen CA called
+/// the same, a certificate from one set checked against another set's CA
+/// would fail as a bad signature instead of an unknown issuer, and two CAs
+/// in one trust store would shadow each other.
+fn ca_name(given: Option<&str>) -> Result<String> {
+    if let Some(name) = given {
+        return Ok(name.to_owned());
+    }
+    let mut tag = [0u8; 4];
+    aws_lc_rs::rand::fill(&mut tag)
+        .map_err(|_| anyhow!("the system random number generator failed"))?;
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("certgen CA {hex}"))
+}
+
+/// A leaf's request, its validity fitted inside the CA's. The flag says
+/// whether the validity had to be cut.
+fn leaf_spec(leaf: &PlannedLeaf, serial: Serial, ca: &Ca, now: OffsetDateTime) -> (LeafSpec, bool) {
+    let mut validity = Validity::from_now(now, leaf.days);
+    let capped = validity.fit_inside(ca);
+    let spec = LeafSpec {
+        role: leaf.role,
+        subject: leaf.subject.clone(),
+        sans: leaf.sans.clone(),
+        validity,
+        serial,
+    };
+    (spec, capped)
+}
+
+fn report_ca(report: &Report, ca: &Ca, paths: &CaPaths, created: bool, now: OffsetDateTime) {
+    if created {
+        report.files("created the CA", &[&paths.key, &paths.cert]);
+    } else {
+        report.files("reused the CA", &[&paths.key, &paths.cert]);
+    }
+    report.detail("subject", &ca.subject);
+    report.expiry(ca.not_after, now);
+}
+
+fn report_leaf(
+    report: &Report,
+    name: &str,
+    spec: &LeafSpec,
+    paths: &LeafPaths,
+    key_type: KeyType,
+    capped: bool,
+    now: OffsetDateTime,
+) {
+    let what = if name == spec.role.name() {
+        format!("issued the {name} certificate")
+    } else {
+        format!("issued {name} ({} certificate)", spec.role.name())
+    };
+    report.files(&what, &paths.all());
+    report.detail("subject", spec.subject.to_string());
+    let sans: Vec<String> = spec.sans.iter().map(San::to_string).collect();
+    report.detail("SANs", sans.join(", "));
+    report.detail("key", key_type.name());
+    report.detail("serial", spec.serial.to_string());
+    report.expiry(spec.validity.not_after, now);
+    if capped {
+        report.line("  note: its validity was cut so that it does not outlive its CA");
+    }
+}
+
+/// Generates one key of each type given, in order, one thread per key and
+/// at most one thread per core at a time.
+fn generate_keys(types: &[KeyType]) -> Result<Vec<KeyPair>> {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let mut keys = Vec::with_capacity(types.len());
+    for batch in types.chunks(cores) {
+        let generated: Vec<Result<KeyPair>> = thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .iter()
+                .map(|key_type| scope.spawn(move || key_type.generate()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| bail!("key generation panicked"))
+                })
+                .collect()
+        });
+        for key in generated {
+            keys.push(key?);
+        }
+    }
+    Ok(keys)
+}
+
+fn join_paths(paths: &[&Path]) -> String {
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    names.join(", ")
+}
+
+fn format_time(t: OffsetDateTime) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    t.format(&format).unwrap_or_else(|_| t.to_string())
+}
+
+/// A compact UTC timestamp for file names: 20261203T190204Z.
+fn file_stamp(t: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    t.format(&format)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
