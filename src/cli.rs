@@ -29,6 +29,7 @@ Examples:
   certgen ca --org Acme --cn 'Acme CA' --out pki
   certgen server --out pki --name proxy --cn proxy --san proxy.milvus.svc
   certgen client --out pki --name alice --cn alice --key-type ecdsa-p256
+  certgen init && certgen all --profile certgen.toml --out cert
   certgen inspect cert/server.pem             what a certificate, key or request holds
   certgen verify cert --host localhost --handshake --mutual
 
