@@ -298,6 +298,9 @@ fn load_profile(flags: &CertFlags) -> Result<Profile, Failure> {
 }
 
 /// Resolves one leaf: flags over its section over the shared settings.
+///
+/// Without a CN anywhere, `server` and `client` are `localhost`, as in the
+/// recipe, and a `[[leaf]]` is named after itself (`querynode`).
 fn plan_leaf(
     flags: &CertFlags,
     section: &Settings,
@@ -306,7 +309,12 @@ fn plan_leaf(
     role: Role,
 ) -> Result<PlannedLeaf, Failure> {
     let settings = Settings::from_flags(flags).or(section).or(shared);
-    let subject = settings.subject(DEFAULT_LEAF_CN);
+    let default_cn = if name == role.name() {
+        DEFAULT_LEAF_CN
+    } else {
+        name.as_str()
+    };
+    let subject = settings.subject(default_cn);
     let sans = settings
         .sans_for(&subject.cn)
         .with_context(|| format!("the {name} certificate"))
@@ -361,6 +369,21 @@ fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<Path
         serial = serial.next().or_fail(Kind::Input)?;
     }
 
+    // Name constraints come from the CA certificate itself when it exists,
+    // so that a CA made elsewhere is held to its own rules too, and are
+    // checked before any key is made.
+    let rules = match (&existing, &plan.new_ca) {
+        (Some(ca), _) => NameRules::of_certificate(ca.cert_der()).or_fail(Kind::Input)?,
+        (None, Some(new_ca)) => new_ca.spec.rules.clone(),
+        (None, None) => NameRules::default(),
+    };
+    for leaf in &plan.leaves {
+        rules
+            .check(&leaf.sans)
+            .with_context(|| format!("refusing to issue the {} certificate", leaf.name))
+            .or_fail(Kind::Input)?;
+    }
+
     // Key generation dominates the run time and the keys are independent,
     // so they are made side by side; the CA's, if any, comes first.
     let new_ca = plan.new_ca.as_ref().filter(|_| existing.is_none());
@@ -387,15 +410,8 @@ fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<Path
     };
     let created_ca = !outputs.is_empty();
 
-    // Name constraints are read from the CA certificate itself, so that a
-    // CA made elsewhere is held to its own rules too.
-    let rules = NameRules::of_certificate(ca.cert_der()).or_fail(Kind::Input)?;
     let mut issued = Vec::with_capacity(plan.leaves.len());
     for (leaf, serial) in plan.leaves.iter().zip(serials) {
-        rules
-            .check(&leaf.sans)
-            .with_context(|| format!("refusing to issue the {} certificate", leaf.name))
-            .or_fail(Kind::Input)?;
         let (spec, capped) = leaf_spec(leaf, serial, &ca, now);
         let key = keys.next().expect("a key for every certificate");
         let made = issue::make_leaf(&spec, &key, &ca).or_fail(Kind::Internal)?;

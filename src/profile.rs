@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::ValueEnum;
 use serde::Deserialize;
 use toml::Spanned;
@@ -21,6 +21,9 @@ use crate::keys::KeyType;
 use crate::san::San;
 use crate::settings::Settings;
 use crate::subject;
+
+/// How messages name the keys outside every table.
+const TOP: &str = "the top level";
 
 /// A checked profile.
 #[derive(Clone, Debug, Default)]
@@ -74,15 +77,15 @@ impl Profile {
         let place = Place { text, path };
         let raw: RawProfile = toml::from_str(text).map_err(|e| place.toml_error(&e))?;
         let shared = Settings {
-            country: check(&place, "top level", "country", &raw.country, country)?,
-            state: check(&place, "top level", "state", &raw.state, place_name)?,
-            locality: check(&place, "top level", "locality", &raw.locality, place_name)?,
-            org: check(&place, "top level", "org", &raw.org, name)?,
-            ou: check(&place, "top level", "ou", &raw.ou, name)?,
+            country: check(&place, TOP, "country", &raw.country, country)?,
+            state: check(&place, TOP, "state", &raw.state, place_name)?,
+            locality: check(&place, TOP, "locality", &raw.locality, place_name)?,
+            org: check(&place, TOP, "org", &raw.org, name)?,
+            ou: check(&place, TOP, "ou", &raw.ou, name)?,
             cn: None,
             sans: None,
-            days: check(&place, "top level", "days", &raw.days, days)?,
-            key_type: check(&place, "top level", "key_type", &raw.key_type, key_type)?,
+            days: check(&place, TOP, "days", &raw.days, days)?,
+            key_type: check(&place, TOP, "key_type", &raw.key_type, key_type)?,
         };
         let ca = match &raw.ca {
             Some(section) => ca_section(&place, section)?,
@@ -104,10 +107,16 @@ impl Profile {
     /// The `[[leaf]]` called `name`.
     pub fn leaf(&self, name: &str) -> Result<&NamedLeaf> {
         self.leaves.iter().find(|l| l.name == name).ok_or_else(|| {
+            let path = self.path.display();
+            if ["server", "client"].contains(&name) {
+                return anyhow!(
+                    "{path}: no [[leaf]] named {name:?}; [{name}] is issued by \
+                     `certgen {name} --profile {path}`"
+                );
+            }
             let names: Vec<&str> = self.leaves.iter().map(|l| l.name.as_str()).collect();
             anyhow!(
-                "{}: no [[leaf]] named {name:?}; the profile names {}",
-                self.path.display(),
+                "{path}: no [[leaf]] named {name:?}; the profile names {}",
                 if names.is_empty() {
                     "none".to_owned()
                 } else {
@@ -134,8 +143,12 @@ struct RawProfile {
     ca: Option<RawSection>,
     server: Option<RawSection>,
     client: Option<RawSection>,
-    leaf: Option<Vec<RawSection>>,
+    leaf: Option<Vec<Spanned<RawSection>>>,
 }
+
+/// A list value; the outer span locates the whole list, so that even an
+/// empty one can be pointed at.
+type List = Spanned<Vec<Spanned<String>>>;
 
 /// Any section; which keys a section may hold is checked after parsing.
 #[derive(Deserialize)]
@@ -147,15 +160,15 @@ struct RawSection {
     org: Option<Spanned<String>>,
     ou: Option<Spanned<String>>,
     cn: Option<Spanned<String>>,
-    san: Option<Vec<Spanned<String>>>,
+    san: Option<List>,
     days: Option<Spanned<i64>>,
     key_type: Option<Spanned<String>>,
     // [ca] only.
     path_len: Option<Spanned<i64>>,
-    permitted_dns: Option<Vec<Spanned<String>>>,
-    excluded_dns: Option<Vec<Spanned<String>>>,
-    permitted_ip: Option<Vec<Spanned<String>>>,
-    excluded_ip: Option<Vec<Spanned<String>>>,
+    permitted_dns: Option<List>,
+    excluded_dns: Option<List>,
+    permitted_ip: Option<List>,
+    excluded_ip: Option<List>,
     // [[leaf]] only.
     name: Option<Spanned<String>>,
     usage: Option<Spanned<String>>,
@@ -187,18 +200,25 @@ impl Place<'_> {
         anyhow!("{}: {message}", self.at(span.start))
     }
 
-    /// A toml or serde error, located, with serde's wording for unknown keys
-    /// replaced by one that names the section.
+    /// A toml or serde error, located, with serde's wording for unknown keys,
+    /// values of the wrong type and repeated keys replaced by one that names
+    /// the key and its section.
     fn toml_error(&self, err: &toml::de::Error) -> anyhow::Error {
         let span = err.span().unwrap_or(0..0);
-        let message = err.message();
+        let message = err.message().trim_end();
         let unknown = message
             .strip_prefix("unknown field `")
             .and_then(|rest| rest.split_once('`'))
             .map(|(key, _)| key);
-        let message = match unknown {
-            Some(key) => format!("unknown key {key:?} in {}", self.section_at(span.start)),
-            None => message.trim_end().replace('\n', "; "),
+        let message = if let Some(key) = unknown {
+            unknown_key_message(key, &self.section_at(span.start))
+        } else if let Some(wrong) = wrong_type_message(message, err) {
+            wrong
+        } else if message == "duplicate key" {
+            let key = self.text.get(span.clone()).unwrap_or_default();
+            format!("duplicate key {:?}", key.trim_matches(['"', '\'']))
+        } else {
+            message.replace('\n', "; ")
         };
         self.error(&span, message)
     }
@@ -213,6 +233,51 @@ impl Place<'_> {
             .map(|line| line.split('#').next().unwrap_or(line).trim().to_owned())
             .unwrap_or_else(|| "the top level".to_owned())
     }
+}
+
+/// The message for a key no section of its kind has, with a pointer to
+/// where it belongs when it belongs elsewhere.
+fn unknown_key_message(key: &str, section: &str) -> String {
+    let message = format!("unknown key {key:?} in {section}");
+    let home = match key {
+        "cn" => "[ca], [server], [client] or a [[leaf]]",
+        "san" => "[server], [client] or a [[leaf]]",
+        "path_len" | "permitted_dns" | "excluded_dns" | "permitted_ip" | "excluded_ip" => "[ca]",
+        "name" | "usage" => "a [[leaf]]",
+        _ => return message,
+    };
+    format!("{message}; it belongs in {home}")
+}
+
+/// serde's "invalid type: FOUND, expected EXPECTED", reworded to name the
+/// key and section and to say what the key takes in the profile's terms.
+/// The key's path is only in the error's plain rendering, hence the
+/// round trip through `Display` without the input text.
+fn wrong_type_message(message: &str, err: &toml::de::Error) -> Option<String> {
+    let (found, expected) = message
+        .strip_prefix("invalid type: ")?
+        .split_once(", expected ")?;
+    let mut plain = err.clone();
+    plain.set_input(None);
+    let rendered = plain.to_string();
+    let path = rendered
+        .lines()
+        .find_map(|line| line.strip_prefix("in `")?.strip_suffix('`'))?;
+    let (section, key) = match path.rsplit_once('.') {
+        Some(("leaf", key)) => ("[[leaf]]".to_owned(), key),
+        Some((table, key)) => (format!("[{table}]"), key),
+        None => (TOP.to_owned(), path),
+    };
+    let expected = match expected {
+        "i64" => "a whole number",
+        "a sequence" => "a list",
+        other if other.starts_with("struct ") => "a table",
+        other => other,
+    };
+    let found = found.replace('`', "");
+    Some(format!(
+        "{key:?} in {section}: must be {expected}, not {found}"
+    ))
 }
 
 /// Checks one value with `validate`, locating any error at the value.
@@ -242,32 +307,38 @@ fn check<T: std::borrow::Borrow<B>, B: ?Sized, U>(
 }
 
 /// Checks each element of an optional list.
-fn check_list<T: std::borrow::Borrow<B>, B: ?Sized, U>(
+fn check_list<U>(
     place: &Place<'_>,
     section: &str,
     key: &str,
-    values: &Option<Vec<Spanned<T>>>,
-    validate: impl Fn(&B) -> Result<U>,
+    values: &Option<List>,
+    validate: impl Fn(&str) -> Result<U>,
 ) -> Result<Option<Vec<U>>> {
     values
         .as_ref()
         .map(|list| {
-            list.iter()
+            list.get_ref()
+                .iter()
                 .map(|v| check_one(place, section, key, v, &validate))
                 .collect::<Result<Vec<U>>>()
         })
         .transpose()
 }
 
-/// Refuses keys that have no meaning in this kind of section.
+/// Refuses keys that have no meaning in this kind of section; `why` says
+/// where they belong instead.
 fn refuse_keys(
     place: &Place<'_>,
     section: &str,
+    why: &str,
     present: &[(&str, Option<Range<usize>>)],
 ) -> Result<()> {
     for (key, span) in present {
         if let Some(span) = span {
-            return Err(place.error(span, format!("key {key:?} is not allowed in {section}")));
+            return Err(place.error(
+                span,
+                format!("key {key:?} is not allowed in {section}; {why}"),
+            ));
         }
     }
     Ok(())
@@ -275,12 +346,6 @@ fn refuse_keys(
 
 fn span_of<T>(value: &Option<Spanned<T>>) -> Option<Range<usize>> {
     value.as_ref().map(Spanned::span)
-}
-
-fn list_span<T>(values: &Option<Vec<Spanned<T>>>) -> Option<Range<usize>> {
-    values
-        .as_ref()
-        .map(|v| v.first().map(Spanned::span).unwrap_or(0..0))
 }
 
 /// Subject, SANs, days and key type of any section.
@@ -292,10 +357,25 @@ fn section_settings(place: &Place<'_>, section: &str, raw: &RawSection) -> Resul
         org: check(place, section, "org", &raw.org, name)?,
         ou: check(place, section, "ou", &raw.ou, name)?,
         cn: check(place, section, "cn", &raw.cn, name)?,
-        sans: check_list(place, section, "san", &raw.san, San::parse)?,
+        sans: sans(place, section, raw)?,
         days: check(place, section, "days", &raw.days, days)?,
         key_type: check(place, section, "key_type", &raw.key_type, key_type)?,
     })
+}
+
+/// The SANs of a section. An empty list is refused rather than read as
+/// "none": it would issue a certificate that no client accepts for any host.
+fn sans(place: &Place<'_>, section: &str, raw: &RawSection) -> Result<Option<Vec<San>>> {
+    if let Some(list) = raw.san.as_ref().filter(|l| l.get_ref().is_empty()) {
+        return Err(place.error(
+            &list.span(),
+            format!(
+                "\"san\" in {section}: the list is empty; name at least one host or \
+                 address, or remove the key to use the common name"
+            ),
+        ));
+    }
+    check_list(place, section, "san", &raw.san, San::parse)
 }
 
 fn ca_section(place: &Place<'_>, raw: &RawSection) -> Result<CaSection> {
@@ -303,16 +383,28 @@ fn ca_section(place: &Place<'_>, raw: &RawSection) -> Result<CaSection> {
     refuse_keys(
         place,
         section,
-        &[
-            ("san", list_span(&raw.san)),
-            ("name", span_of(&raw.name)),
-            ("usage", span_of(&raw.usage)),
-        ],
+        "a CA certificate names no hosts (permitted_dns and permitted_ip limit the names \
+         it may issue for)",
+        &[("san", span_of(&raw.san))],
+    )?;
+    refuse_keys(
+        place,
+        section,
+        "it belongs in a [[leaf]]",
+        &[("name", span_of(&raw.name)), ("usage", span_of(&raw.usage))],
     )?;
     let path_len = check(place, section, "path_len", &raw.path_len, |n: &i64| {
         u8::try_from(*n).map_err(|_| anyhow!("must be a whole number from 0 to 255"))
     })?;
     let dns_rule = |s: &str| {
+        // A constraint is a subtree, not a pattern: RFC 5280 section
+        // 4.2.1.10 gives "*" no meaning there, so it would match nothing.
+        if s.contains('*') {
+            bail!(
+                "{s:?} has a wildcard; write \"example.com\" for a domain and every name \
+                 below it, or \".example.com\" for the names below it only"
+            );
+        }
         let bare = s.strip_prefix('.').unwrap_or(s);
         San::parse(&format!("DNS:{bare}")).map(|_| s.to_ascii_lowercase())
     };
@@ -332,7 +424,7 @@ fn ca_section(place: &Place<'_>, raw: &RawSection) -> Result<CaSection> {
             section,
             "permitted_ip",
             &raw.permitted_ip,
-            |s: &String| IpRange::parse(s),
+            IpRange::parse,
         )?
         .unwrap_or_default(),
         excluded_ip: check_list(
@@ -340,7 +432,7 @@ fn ca_section(place: &Place<'_>, raw: &RawSection) -> Result<CaSection> {
             section,
             "excluded_ip",
             &raw.excluded_ip,
-            |s: &String| IpRange::parse(s),
+            IpRange::parse,
         )?
         .unwrap_or_default(),
     };
@@ -359,6 +451,7 @@ fn leaf_section(place: &Place<'_>, section: &str, raw: Option<&RawSection>) -> R
     refuse_keys(
         place,
         section,
+        "it belongs in a [[leaf]]",
         &[("name", span_of(&raw.name)), ("usage", span_of(&raw.usage))],
     )?;
     section_settings(place, section, raw)
@@ -368,29 +461,31 @@ fn refuse_ca_keys(place: &Place<'_>, section: &str, raw: &RawSection) -> Result<
     refuse_keys(
         place,
         section,
+        "it belongs in [ca]",
         &[
             ("path_len", span_of(&raw.path_len)),
-            ("permitted_dns", list_span(&raw.permitted_dns)),
-            ("excluded_dns", list_span(&raw.excluded_dns)),
-            ("permitted_ip", list_span(&raw.permitted_ip)),
-            ("excluded_ip", list_span(&raw.excluded_ip)),
+            ("permitted_dns", span_of(&raw.permitted_dns)),
+            ("excluded_dns", span_of(&raw.excluded_dns)),
+            ("permitted_ip", span_of(&raw.permitted_ip)),
+            ("excluded_ip", span_of(&raw.excluded_ip)),
         ],
     )
 }
 
 /// The `[[leaf]]` tables: each needs a unique `name` that writes files of
 /// its own, and a `usage`.
-fn named_leaves(place: &Place<'_>, raws: &[RawSection]) -> Result<Vec<NamedLeaf>> {
+fn named_leaves(place: &Place<'_>, raws: &[Spanned<RawSection>]) -> Result<Vec<NamedLeaf>> {
     let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
     let mut leaves = Vec::new();
-    for (index, raw) in raws.iter().enumerate() {
+    for (index, table) in raws.iter().enumerate() {
+        let raw = table.get_ref();
         let section = format!("[[leaf]] number {}", index + 1);
         refuse_ca_keys(place, &section, raw)?;
         let Some(name_value) = &raw.name else {
-            return Err(anyhow!(
-                "{}: [[leaf]] number {} has no \"name\"",
-                place.path.display(),
-                index + 1
+            // Located at the table's `[[leaf]]` header.
+            return Err(place.error(
+                &table.span(),
+                format!("{section} has no \"name\"; give it the base name of its files"),
             ));
         };
         let name = check_one(place, &section, "name", name_value, file_stem)?;
@@ -421,11 +516,14 @@ fn named_leaves(place: &Place<'_>, raws: &[RawSection]) -> Result<Vec<NamedLeaf>
                 ),
             ));
         };
+        // Once named, the leaf is called by its name in messages.
+        let section = format!("[[leaf]] {name:?}");
         let role = check_one(place, &section, "usage", usage_value, usage)?;
+        let settings = section_settings(place, &section, raw)?;
         leaves.push(NamedLeaf {
             name,
             role,
-            settings: section_settings(place, &section, raw)?,
+            settings,
         });
     }
     Ok(leaves)
@@ -562,7 +660,47 @@ days = 30
             bad_san.starts_with("p.toml:2:22: \"san\" in [client]: "),
             "{bad_san}"
         );
-        assert!(error("days = 0\n").starts_with("p.toml:1:8: \"days\" in top level"));
+        assert!(error("days = 0\n").starts_with("p.toml:1:8: \"days\" in the top level"));
         assert!(error("key_type = \"dsa\"\n").contains("is not a key type"));
+    }
+
+    #[test]
+    fn names_the_key_of_a_value_of_the_wrong_type() {
+        assert_eq!(
+            error("[server]\ndays = \"ten\"\n"),
+            "p.toml:2:8: \"days\" in [server]: must be a whole number, not string \"ten\""
+        );
+        assert_eq!(
+            error("org = [\"a\"]\n"),
+            "p.toml:1:7: \"org\" in the top level: must be a string, not sequence"
+        );
+        assert_eq!(
+            error("[[leaf]]\nname = \"a\"\nsan = \"a\"\n"),
+            "p.toml:3:7: \"san\" in [[leaf]]: must be a list, not string \"a\""
+        );
+    }
+
+    #[test]
+    fn locates_what_has_no_value_of_its_own() {
+        assert_eq!(
+            error("org = \"x\"\n\n[[leaf]]\nusage = \"both\"\n"),
+            "p.toml:3:1: [[leaf]] number 1 has no \"name\"; give it the base name of its files"
+        );
+        assert!(error("[ca]\nsan = []\n").starts_with("p.toml:2:7: key \"san\" is not allowed"));
+        assert!(error("[server]\nsan = []\n")
+            .starts_with("p.toml:2:7: \"san\" in [server]: the list is empty"));
+    }
+
+    #[test]
+    fn rejects_wildcards_in_name_constraints() {
+        let message = error("[ca]\nexcluded_dns = [\"*.example.com\"]\n");
+        assert!(
+            message.starts_with(
+                "p.toml:2:17: \"excluded_dns\" in [ca]: \"*.example.com\" has a wildcard"
+            ),
+            "{message}"
+        );
+        let profile = parse("[ca]\npermitted_dns = [\".Example.com\"]\n").unwrap();
+        assert_eq!(profile.ca.rules.permitted_dns, [".example.com"]);
     }
 }

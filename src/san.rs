@@ -59,7 +59,8 @@ impl San {
         let first = San::parse(cn).with_context(|| {
             format!(
                 "the common name {cn:?} is not a DNS name or IP address, so it cannot \
-                 serve as the certificate's subjectAltName; give one with --san"
+                 serve as the certificate's subjectAltName; give the names clients use with \
+                 --san, or with san in a profile"
             )
         })?;
         let mut sans = vec![first];

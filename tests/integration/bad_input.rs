@@ -133,7 +133,7 @@ const CASES: &[Case] = &[
         setup: nothing,
         args: &["all", "--cn", "My Server"],
         code: 2,
-        message: "give one with --san",
+        message: "give the names clients use with --san",
     },
     Case {
         what: "name that escapes the folder",

@@ -7,5 +7,6 @@ mod inspect;
 mod issuing;
 mod openssl;
 mod parse_robustness;
+mod profiles;
 mod util;
 mod verify;
