@@ -30,6 +30,8 @@ Examples:
   certgen server --out pki --name proxy --cn proxy --san proxy.milvus.svc
   certgen client --out pki --name alice --cn alice --key-type ecdsa-p256
   certgen init && certgen all --profile certgen.toml --out cert
+  certgen config milvus --dir cert --mode 2    milvus.yaml lines for these files
+  certgen export k8s --dir cert --out secrets.yaml
   certgen inspect cert/server.pem             what a certificate, key or request holds
   certgen verify cert --host localhost --handshake --mutual
 
@@ -140,6 +142,151 @@ pub enum Command {
     /// verdict.
     #[command(after_help = VERIFY_EXIT_CODES)]
     Verify(VerifyArgs),
+
+    /// Print configuration that uses the files in a folder: milvus.yaml, docker compose,
+    /// pymilvus, curl, Helm values, milvus-operator.
+    ///
+    /// Paths are absolute, or under --mount when the folder is mounted into a container. Names
+    /// clients must ask for are taken from the server certificate, and a --server-name it does
+    /// not carry is refused.
+    #[command(after_help = EXIT_CODES)]
+    Config(ConfigArgs),
+
+    /// Write Kubernetes objects holding the files: Secrets in the layouts the Helm chart and
+    /// milvus-operator read, and optionally a cert-manager Issuer on the same CA.
+    #[command(after_help = EXIT_CODES)]
+    Export(ExportArgs),
+
+    /// Print a shell completion script: certgen completions bash > /etc/bash_completion.d/certgen
+    Completions(CompletionsArgs),
+
+    /// Write the man page (certgen.1) to stdout or to a folder.
+    Man(ManArgs),
+}
+
+/// What `certgen config` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConfigTarget {
+    /// The milvus.yaml (or user.yaml) fragment: tls.* and common.security.tlsMode.
+    Milvus,
+    /// Volume lines for the Milvus standalone service in docker-compose.yml.
+    Compose,
+    /// The MilvusClient(...) call of pymilvus.
+    Pymilvus,
+    /// curl commands for the Milvus REST API.
+    Curl,
+    /// Values for the Milvus Helm chart.
+    Helm,
+    /// The Milvus custom resource of milvus-operator.
+    Operator,
+}
+
+/// Options of `certgen config`.
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// What to print.
+    #[arg(value_enum)]
+    pub target: ConfigTarget,
+
+    /// The folder holding ca.pem, server.pem, server.key (and client.pem, client.key).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Milvus common.security.tlsMode: 1 for one-way TLS (clients check the server), 2 for
+    /// mutual TLS (the server also checks clients).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub mode: u8,
+
+    /// Where the folder is mounted inside the container, such as /milvus/tls; paths in the
+    /// output use it instead of the folder's absolute path.
+    #[arg(long, value_name = "PATH")]
+    pub mount: Option<String>,
+
+    /// The name clients ask for (pymilvus server_name, internal TLS sni): one of the server
+    /// certificate's SANs [default: its first DNS name].
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+
+    /// For milvus: also turn on internal TLS between Milvus components (internaltls.*).
+    #[arg(long)]
+    pub internal: bool,
+
+    /// Base name of the Kubernetes Secrets, as `certgen export k8s --name` gives them.
+    #[arg(long, default_value = "milvus", value_name = "NAME")]
+    pub name: String,
+}
+
+/// What `certgen export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportTarget {
+    /// Kubernetes manifests (YAML).
+    K8s,
+}
+
+/// Which Secret layouts `export k8s` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecretLayout {
+    /// A generic Secret with server.pem, server.key and ca.pem, as milvus-operator mounts it.
+    Operator,
+    /// A kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt, as the Helm chart and
+    /// ingress controllers read it.
+    Tls,
+    /// Both.
+    Both,
+}
+
+/// Options of `certgen export`.
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// What to export.
+    #[arg(value_enum)]
+    pub target: ExportTarget,
+
+    /// The folder holding the files.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Namespace of the objects.
+    #[arg(long, default_value = "default", value_name = "NS")]
+    pub namespace: String,
+
+    /// Base name of the objects: NAME (operator layout), NAME-tls (tls layout),
+    /// NAME-client (the client's pair), NAME-ca (the CA, with --cert-manager).
+    #[arg(long, default_value = "milvus", value_name = "NAME")]
+    pub name: String,
+
+    /// Which Secret layouts to write.
+    #[arg(long, value_enum, default_value_t = SecretLayout::Both)]
+    pub layout: SecretLayout,
+
+    /// Also write the CA certificate and key as a Secret, and a cert-manager Issuer of kind CA
+    /// on it, so that cert-manager issues and renews leaves in the cluster from the same CA.
+    #[arg(long)]
+    pub cert_manager: bool,
+
+    /// With --cert-manager: a ClusterIssuer (for every namespace) instead of an Issuer.
+    #[arg(long, requires = "cert_manager")]
+    pub cluster_issuer: bool,
+
+    /// Write to FILE (mode 0600: it holds private keys) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Options of `certgen completions`.
+#[derive(Args, Debug, Clone)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Options of `certgen man`.
+#[derive(Args, Debug, Clone)]
+pub struct ManArgs {
+    /// Write certgen.1 into this folder instead of printing it.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Options of `certgen verify`.
@@ -222,6 +369,17 @@ pub struct CertFlags {
     /// these are the certificate's only names.
     #[arg(long, value_name = "NAME", value_parser = parse_san)]
     pub san: Vec<San>,
+
+    /// A Kubernetes Service that clients reach the certificate's holder through: adds the SANs
+    /// NAME, NAME.NS, NAME.NS.svc and NAME.NS.svc.cluster.local (NS from --namespace) to those
+    /// of --san. Repeatable. The Milvus Helm chart and milvus-operator name the Service
+    /// RELEASE-milvus.
+    #[arg(long, value_name = "NAME", value_parser = parse_k8s_label)]
+    pub k8s_service: Vec<String>,
+
+    /// Namespace of the --k8s-service Services.
+    #[arg(long, value_name = "NS", default_value = "default", value_parser = parse_k8s_label)]
+    pub namespace: String,
 
     /// Days a new certificate is valid; a leaf is cut to end with its CA [default: 3650].
     #[arg(long, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
@@ -356,6 +514,26 @@ fn parse_name(value: &str) -> Result<String, String> {
 
 fn parse_place(value: &str) -> Result<String, String> {
     subject::check_attribute(value, subject::MAX_PLACE).map_err(|e| e.to_string())
+}
+
+/// A Kubernetes Service or namespace name: an RFC 1123 label.
+fn parse_k8s_label(value: &str) -> Result<String, String> {
+    let ok = !value.is_empty()
+        && value.len() <= 63
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(
+            "must be a Kubernetes name: lowercase letters, digits and '-', at most 63, \
+             starting and ending with a letter or digit"
+                .to_owned(),
+        )
+    }
 }
 
 fn parse_host(value: &str) -> Result<String, String> {

@@ -242,7 +242,14 @@ pub fn all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<P
         leaves,
         command: "certgen all".to_owned(),
     };
-    execute(&plan, now, report)
+    let written = execute(&plan, now, report)?;
+    let dir = args.output.out.display();
+    report.line(format!(
+        "next: certgen config milvus --dir {dir}      the milvus.yaml lines for these files\n      \
+         certgen config pymilvus --dir {dir}    a client call (--mode 2 for mutual TLS)\n      \
+         certgen verify {dir} --handshake       a TLS handshake with them, in process"
+    ));
+    Ok(written)
 }
 
 /// `certgen ca`: create the CA, or with `--force` replace it, keeping the

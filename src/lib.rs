@@ -8,9 +8,11 @@
 
 pub mod ca;
 pub mod cli;
+pub mod config;
 pub mod constraints;
 pub mod decode;
 pub mod error;
+pub mod export;
 pub mod facts;
 pub mod files;
 pub mod handshake;

@@ -6,8 +6,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 use time::OffsetDateTime;
 
-use crate::cli::{Cli, Command, VerifyArgs};
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command, ManArgs, VerifyArgs};
+use crate::config;
 use crate::error::{Failure, Kind, ResultExt};
+use crate::export;
+use crate::files;
 use crate::init;
 use crate::inspect;
 use crate::issue::Role;
@@ -55,6 +60,25 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
             return Ok(Outcome::Success);
         }
         Command::Verify(args) => return run_verify(&args, cli.json, cli.quiet, now),
+        Command::Config(args) => {
+            let text = config::render(&args).or_fail(Kind::Input)?;
+            print_text(&text)?;
+            return Ok(Outcome::Success);
+        }
+        Command::Export(args) => {
+            export::run(&args, &report)?;
+            return Ok(Outcome::Success);
+        }
+        Command::Completions(args) => {
+            let mut command = Cli::command();
+            let mut stdout = std::io::stdout().lock();
+            clap_complete::generate(args.shell, &mut command, "certgen", &mut stdout);
+            return Ok(Outcome::Success);
+        }
+        Command::Man(args) => {
+            write_man_page(&args)?;
+            return Ok(Outcome::Success);
+        }
     };
     if cli.json {
         // What was written, in the schema of `inspect --json`, so that a
@@ -102,6 +126,34 @@ fn print_facts(paths: &[PathBuf], json: bool, now: OffsetDateTime) -> Result<(),
         inspect::render_text(&entries, &mut stdout)
     };
     ignore_broken_pipe(written)
+}
+
+/// Prints text on stdout as it is.
+fn print_text(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    ignore_broken_pipe(std::io::stdout().lock().write_all(text.as_bytes()))
+}
+
+/// The man page, rendered from the same definitions as `--help`.
+fn write_man_page(args: &ManArgs) -> Result<(), Failure> {
+    let page = clap_mangen::Man::new(Cli::command());
+    let mut buffer = Vec::new();
+    page.render(&mut buffer)
+        .context("failed to render the man page")
+        .or_fail(Kind::Internal)?;
+    match &args.out {
+        None => print_text(&String::from_utf8_lossy(&buffer)),
+        Some(dir) => {
+            files::ensure_dir(dir).or_fail(Kind::Write)?;
+            let output = files::Output {
+                path: dir.join("certgen.1"),
+                contents: buffer,
+                access: files::Access::Public,
+                replace: true,
+            };
+            files::commit(&[output]).or_fail(Kind::Write)
+        }
+    }
 }
 
 /// A reader that stops early (`certgen inspect . | head`) is not an error.

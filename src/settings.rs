@@ -50,7 +50,7 @@ impl Settings {
             org: subject.org.clone(),
             ou: subject.ou.clone(),
             cn: flags.cn.clone(),
-            sans: (!flags.san.is_empty()).then(|| flags.san.clone()),
+            sans: flag_sans(flags),
             days: flags.days,
             key_type: flags.key_type,
         }
@@ -105,9 +105,49 @@ impl Settings {
     }
 }
 
+/// The SANs of `--san` and `--k8s-service`, or `None` when neither is given.
+fn flag_sans(flags: &CertFlags) -> Option<Vec<San>> {
+    let mut sans = flags.san.clone();
+    for service in &flags.k8s_service {
+        sans.extend(service_names(service, &flags.namespace));
+    }
+    (!sans.is_empty()).then_some(sans)
+}
+
+/// The four names a Service is reached by inside a cluster: `NAME` from
+/// its own namespace, then ever more qualified forms.
+pub fn service_names(service: &str, namespace: &str) -> Vec<San> {
+    [
+        service.to_owned(),
+        format!("{service}.{namespace}"),
+        format!("{service}.{namespace}.svc"),
+        format!("{service}.{namespace}.svc.cluster.local"),
+    ]
+    .into_iter()
+    .map(San::Dns)
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_is_named_four_ways() {
+        let names: Vec<String> = service_names("my-release-milvus", "db")
+            .iter()
+            .map(San::to_string)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "DNS:my-release-milvus",
+                "DNS:my-release-milvus.db",
+                "DNS:my-release-milvus.db.svc",
+                "DNS:my-release-milvus.db.svc.cluster.local",
+            ]
+        );
+    }
 
     #[test]
     fn the_higher_level_wins_value_by_value() {

@@ -2,10 +2,14 @@
 //! x509 parsing, the openssl command line and real rustls handshakes.
 
 mod bad_input;
+mod config;
+mod examples;
+mod export;
 mod handshake;
 mod inspect;
 mod issuing;
 mod openssl;
+mod packaging;
 mod parse_robustness;
 mod profiles;
 mod util;
