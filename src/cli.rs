@@ -405,8 +405,15 @@ pub struct OutputArgs {
 
     /// Replace existing files. For `ca`: the CA, keeping the old ca.key and ca.pem beside the
     /// new ones as *.replaced-TIME. For the others: the certificates they issue; never the CA.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "if_missing")]
     pub force: bool,
+
+    /// Make only what is missing, for scripts that run again and again: touch nothing when
+    /// every file is there and sound; issue a certificate whose files are missing, whose key
+    /// does not belong to it, or that is not valid under the CA; refuse (exit 2) when the CA
+    /// itself is broken. Exit 0 in every case that ends with a sound set.
+    #[arg(long)]
+    pub if_missing: bool,
 }
 
 /// The CA to issue from, when it is not the one in the output folder.

@@ -90,6 +90,58 @@ pub fn commit(outputs: &[Output]) -> Result<()> {
     Ok(())
 }
 
+/// An exclusive advisory lock on a folder, held until it is dropped.
+///
+/// Every certgen run that reads or advances a CA's serial file, or writes
+/// into the CA's folder, holds this lock on that folder, so that parallel
+/// runs (CI jobs sharing one CA) never hand out a serial twice. It is a lock
+/// on the folder itself, not a lock file, so it leaves nothing behind.
+pub struct FolderLock {
+    _folder: File,
+}
+
+/// Waits for, then takes, the lock on `dir`.
+pub fn lock_folder(dir: &Path) -> Result<FolderLock> {
+    let folder = File::open(dir)
+        .with_context(|| format!("failed to open the folder {} to lock it", dir.display()))?;
+    folder
+        .lock()
+        .with_context(|| format!("failed to lock the folder {}", dir.display()))?;
+    Ok(FolderLock { _folder: folder })
+}
+
+/// Removes temporary files that a killed certgen run left in `dir`: those
+/// named like [`temp_path`]'s whose process no longer runs. Called with the
+/// folder locked, so no live run is writing them. Where process ids cannot
+/// be checked (no /proc), nothing is removed.
+pub fn remove_stale_temps(dir: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.is_dir() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = temp_owner(&name.to_string_lossy()) else {
+            continue;
+        };
+        if pid != std::process::id() && !proc.join(pid.to_string()).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The process id in a temporary file name `.NAME.certgen-PID-N.tmp`.
+fn temp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (_, tail) = rest.rsplit_once(".certgen-")?;
+    let (pid, count) = tail.split_once('-')?;
+    count.parse::<u32>().ok()?;
+    pid.parse().ok()
+}
+
 /// Copies `path` aside as `path.replaced-STAMP` before it is replaced, so
 /// that a replaced CA key is never lost. Returns the new name.
 pub fn keep_aside(path: &Path, stamp: &str) -> Result<PathBuf> {
@@ -279,6 +331,42 @@ mod tests {
         commit(&[output(path.clone(), "new key", Access::Secret, true)]).unwrap();
         assert_eq!(fs::read_to_string(&aside).unwrap(), "old key");
         assert_eq!(fs::read_to_string(&path).unwrap(), "new key");
+    }
+
+    #[test]
+    fn recognises_only_its_own_temporary_names() {
+        assert_eq!(temp_owner(".server.key.certgen-4242-0.tmp"), Some(4242));
+        assert_eq!(temp_owner(".a.b.certgen-7-12.tmp"), Some(7));
+        for other in [
+            "server.key",
+            ".server.key.tmp",
+            ".x.certgen-abc-1.tmp",
+            ".x.certgen-1.tmp",
+        ] {
+            assert_eq!(temp_owner(other), None, "{other}");
+        }
+        let name = temp_path(Path::new("dir/server.key"));
+        let name = name.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(temp_owner(&name), Some(std::process::id()));
+    }
+
+    #[test]
+    fn removes_temporaries_of_dead_processes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        // Process ids wrap far below this, so no process has it.
+        let dead = dir.path().join(".ca.key.certgen-4000000000-0.tmp");
+        let mine = dir
+            .path()
+            .join(format!(".ca.pem.certgen-{}-0.tmp", std::process::id()));
+        let other = dir.path().join("notes.tmp");
+        for path in [&dead, &mine, &other] {
+            fs::write(path, "x").unwrap();
+        }
+        remove_stale_temps(dir.path());
+        if Path::new("/proc").is_dir() {
+            assert!(!dead.exists());
+        }
+        assert!(mine.exists() && other.exists());
     }
 
     #[test]

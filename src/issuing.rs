@@ -262,6 +262,17 @@ pub fn ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<Pat
         .into_iter()
         .filter(|p| files::occupied(p))
         .collect();
+    if args.output.if_missing && !present.is_empty() {
+        // Sound (the key belongs to the certificate, which is a CA): nothing to
+        // do. Broken: refuse, since only a person should decide to replace it.
+        let ca = load_existing_ca(&paths, out, now)?;
+        report.line(format!(
+            "nothing to do: {} holds a sound CA ({})",
+            out.display(),
+            ca.subject
+        ));
+        return Ok(Vec::new());
+    }
     if !present.is_empty() && !args.output.force {
         return Err(Failure::new(
             Kind::Exists,
@@ -282,6 +293,8 @@ pub fn ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<Pat
     let outputs = ca_outputs(&paths, &ca, args.output.force);
 
     files::ensure_dir(out).or_fail(Kind::Write)?;
+    let _lock = files::lock_folder(out).or_fail(Kind::Write)?;
+    files::remove_stale_temps(out);
     let stamp = file_stamp(now);
     for path in &present {
         let aside = files::keep_aside(path, &stamp).or_fail(Kind::Write)?;
@@ -352,39 +365,42 @@ fn plan_ca(given: &Settings, profile: &Profile, now: OffsetDateTime) -> Result<N
 }
 
 /// Carries out a plan: the CA (loaded or new), then every leaf.
+///
+/// Everything that can fail on the user's input is checked, and every key
+/// generated, before the CA's folder is locked; under the lock the state is
+/// read again, the serials handed out, everything signed and written. So
+/// parallel runs against one CA wait for each other only for milliseconds,
+/// and never repeat a serial.
 fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<PathBuf>, Failure> {
     let out = &plan.output.out;
     let ca_paths = &plan.ca_paths;
+    let if_missing = plan.output.if_missing;
+
+    // A first look, to refuse early and to know which keys to make.
     let existing = match &plan.new_ca {
         None => Some(load_existing_ca(ca_paths, out, now)?),
         Some(_) => load_ca_if_present(ca_paths, now)?,
     };
-    let leaf_paths: Vec<LeafPaths> = plan
-        .leaves
-        .iter()
-        .map(|l| LeafPaths::new(out, &l.name))
-        .collect();
-    let targets: Vec<&Path> = leaf_paths.iter().flat_map(LeafPaths::all).collect();
-    refuse_existing(&targets, plan.output.force, &plan.command)?;
-    refuse_folders(&[&ca_paths.serial])?;
-
-    // Serials are handed out in plan order, one past the serial file's.
-    let mut serials = Vec::with_capacity(plan.leaves.len());
-    let mut serial = next_serial(&ca_paths.serial).or_fail(Kind::Input)?;
-    for _ in &plan.leaves {
-        serials.push(serial.clone());
-        serial = serial.next().or_fail(Kind::Input)?;
+    let wanted = leaves_to_issue(plan, existing.as_ref(), now);
+    if wanted.is_empty() && existing.is_some() {
+        report.line(format!(
+            "nothing to do: every file in {} is there and sound",
+            out.display()
+        ));
+        return Ok(Vec::new());
     }
-
-    // Name constraints come from the CA certificate itself when it exists,
-    // so that a CA made elsewhere is held to its own rules too, and are
-    // checked before any key is made.
+    // With --if-missing, a leaf is issued only when its files are missing or
+    // unsound, so what is left of them is replaced.
+    let replace = plan.output.force || if_missing;
+    let targets = leaf_targets(plan, &wanted);
+    refuse_existing(&paths_of(&targets), replace, &plan.command)?;
+    refuse_folders(&[&ca_paths.serial])?;
     let rules = match (&existing, &plan.new_ca) {
         (Some(ca), _) => NameRules::of_certificate(ca.cert_der()).or_fail(Kind::Input)?,
         (None, Some(new_ca)) => new_ca.spec.rules.clone(),
         (None, None) => NameRules::default(),
     };
-    for leaf in &plan.leaves {
+    for leaf in &wanted {
         rules
             .check(&leaf.sans)
             .with_context(|| format!("refusing to issue the {} certificate", leaf.name))
@@ -392,60 +408,157 @@ fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<Path
     }
 
     // Key generation dominates the run time and the keys are independent,
-    // so they are made side by side; the CA's, if any, comes first.
+    // so they are made side by side, before the lock; the CA's comes first.
     let new_ca = plan.new_ca.as_ref().filter(|_| existing.is_none());
     let key_types: Vec<KeyType> = new_ca
         .map(|ca| ca.key_type)
         .into_iter()
-        .chain(plan.leaves.iter().map(|l| l.key_type))
+        .chain(wanted.iter().map(|l| l.key_type))
         .collect();
     let mut keys = generate_keys(&key_types)
         .or_fail(Kind::Internal)?
         .into_iter();
+    let ca_key = new_ca.map(|_| keys.next().expect("a key for every certificate"));
 
+    let ca_dir = parent_dir(&ca_paths.cert);
+    files::ensure_dir(&ca_dir).or_fail(Kind::Write)?;
+    files::ensure_dir(out).or_fail(Kind::Write)?;
+    let _lock = files::lock_folder(&ca_dir).or_fail(Kind::Write)?;
+    files::remove_stale_temps(&ca_dir);
+    if out.as_path() != ca_dir {
+        files::remove_stale_temps(out);
+    }
+
+    // Another run may have made the CA, or the same files, while this one
+    // was generating keys: look again, under the lock.
     let mut outputs = Vec::new();
-    let ca = match (existing, new_ca) {
-        (Some(ca), _) => ca,
-        (None, Some(new_ca)) => {
-            let key = keys.next().expect("a key for every certificate");
+    let ca = match (load_ca_if_present(ca_paths, now)?, ca_key, new_ca) {
+        (Some(ca), _, _) => ca,
+        (None, Some(key), Some(new_ca)) => {
             let serial = Serial::random().or_fail(Kind::Internal)?;
             let ca = issue::make_ca(&new_ca.spec, key, &serial).or_fail(Kind::Internal)?;
             outputs.extend(ca_outputs(ca_paths, &ca, false));
             ca
         }
-        (None, None) => unreachable!("a plan without a new CA loads the existing one"),
+        _ => {
+            return Err(load_existing_ca(ca_paths, out, now)
+                .err()
+                .unwrap_or_else(|| {
+                    Failure::new(
+                        Kind::Input,
+                        anyhow!("the CA in {} disappeared", ca_dir.display()),
+                    )
+                }))
+        }
     };
     let created_ca = !outputs.is_empty();
+    if !created_ca {
+        let rules = NameRules::of_certificate(ca.cert_der()).or_fail(Kind::Input)?;
+        for leaf in &wanted {
+            rules
+                .check(&leaf.sans)
+                .with_context(|| format!("refusing to issue the {} certificate", leaf.name))
+                .or_fail(Kind::Input)?;
+        }
+    }
+    refuse_existing(&paths_of(&targets), replace, &plan.command)?;
 
-    let mut issued = Vec::with_capacity(plan.leaves.len());
-    for (leaf, serial) in plan.leaves.iter().zip(serials) {
-        let (spec, capped) = leaf_spec(leaf, serial, &ca, now);
+    // Serials are handed out in plan order, one past the serial file's.
+    let mut serial = next_serial(&ca_paths.serial).or_fail(Kind::Input)?;
+    let mut issued = Vec::with_capacity(wanted.len());
+    let mut leaf_outputs = Vec::new();
+    for (leaf, paths) in wanted.iter().zip(&targets) {
+        let (spec, capped) = leaf_spec(leaf, serial.clone(), &ca, now);
+        serial = serial.next().or_fail(Kind::Input)?;
         let key = keys.next().expect("a key for every certificate");
         let made = issue::make_leaf(&spec, &key, &ca).or_fail(Kind::Internal)?;
-        issued.push((spec, capped, made));
+        leaf_outputs.extend(paths.outputs(made, replace));
+        issued.push((leaf, paths, spec, capped));
     }
-    let last = issued.last().map(|(spec, _, _)| spec.serial.clone());
-    if let Some(last) = &last {
-        outputs.push(serial_output(&ca_paths.serial, last));
+    // The serial file goes in place before the certificates, so that a run
+    // killed halfway may skip a serial but never leaves one to be repeated.
+    if let Some((_, _, spec, _)) = issued.last() {
+        outputs.push(serial_output(&ca_paths.serial, &spec.serial));
     }
-    let mut summaries = Vec::new();
-    for ((spec, capped, made), paths) in issued.into_iter().zip(&leaf_paths) {
-        outputs.extend(paths.outputs(made, plan.output.force));
-        summaries.push((spec, capped));
-    }
-
-    files::ensure_dir(out).or_fail(Kind::Write)?;
+    outputs.extend(leaf_outputs);
     files::commit(&outputs).or_fail(Kind::Write)?;
+    drop(_lock);
 
     if plan.new_ca.is_some() {
         report_ca(report, &ca, ca_paths, created_ca, now);
     }
-    for ((spec, capped), (leaf, paths)) in summaries.iter().zip(plan.leaves.iter().zip(&leaf_paths))
-    {
+    for (leaf, paths, spec, capped) in &issued {
         report_leaf(report, &leaf.name, spec, paths, leaf.key_type, *capped, now);
     }
-    report.files("updated the serial file", &[&ca_paths.serial]);
+    if !issued.is_empty() {
+        report.files("updated the serial file", &[&ca_paths.serial]);
+    }
     Ok(written_paths(&outputs))
+}
+
+/// The leaves this run issues: all of them, or with `--if-missing` those
+/// whose files are missing or unsound under `ca` (all, when there is no CA).
+fn leaves_to_issue<'a>(
+    plan: &'a Plan,
+    ca: Option<&Ca>,
+    now: OffsetDateTime,
+) -> Vec<&'a PlannedLeaf> {
+    plan.leaves
+        .iter()
+        .filter(|leaf| {
+            let paths = LeafPaths::new(&plan.output.out, &leaf.name);
+            match ca {
+                Some(ca) if plan.output.if_missing => !leaf_is_sound(&paths, ca, now),
+                _ => true,
+            }
+        })
+        .collect()
+}
+
+fn leaf_targets(plan: &Plan, leaves: &[&PlannedLeaf]) -> Vec<LeafPaths> {
+    leaves
+        .iter()
+        .map(|l| LeafPaths::new(&plan.output.out, &l.name))
+        .collect()
+}
+
+fn paths_of(targets: &[LeafPaths]) -> Vec<&Path> {
+    targets.iter().flat_map(LeafPaths::all).collect()
+}
+
+/// Whether a leaf's three files are there, its key belongs to its
+/// certificate, and the certificate is signed by `ca` and valid now.
+fn leaf_is_sound(paths: &LeafPaths, ca: &Ca, now: OffsetDateTime) -> bool {
+    let sound = || -> Option<bool> {
+        let key_text = std::fs::read_to_string(&paths.key).ok()?;
+        let key = crate::keys::parse_private_key(&key_text).ok()?;
+        std::fs::metadata(&paths.csr).ok()?;
+        let cert_der = match crate::decode::read_file(&paths.cert)
+            .ok()?
+            .into_iter()
+            .next()?
+        {
+            crate::decode::Object::Certificate(der) => der,
+            _ => return None,
+        };
+        let (_, cert) = x509_parser::prelude::parse_x509_certificate(&cert_der).ok()?;
+        let (_, ca_cert) = x509_parser::prelude::parse_x509_certificate(ca.cert_der()).ok()?;
+        let key_matches = cert.public_key().subject_public_key.data.as_ref()
+            == rcgen::PublicKeyData::der_bytes(&key);
+        let signed = cert.verify_signature(Some(ca_cert.public_key())).is_ok();
+        let valid = cert.validity().not_before.to_datetime() <= now
+            && now <= cert.validity().not_after.to_datetime();
+        Some(key_matches && signed && valid)
+    };
+    sound().unwrap_or(false)
+}
+
+/// The folder a file is in, `.` for a bare name.
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// The CA in the folder when both its files are there, none when neither is;
