@@ -4,6 +4,8 @@
 //! Run with `cargo run --example issue_in_memory`; it prints the server
 //! certificate chain as PEM on stdout.
 
+use std::io::Write;
+
 use anyhow::Result;
 use certgen::issue::{make_ca, make_leaf, CaSpec, LeafSpec, Role, Validity};
 use certgen::keys::KeyType;
@@ -41,6 +43,10 @@ fn main() -> Result<()> {
     let key = KeyType::EcdsaP256.generate()?;
     let leaf = make_leaf(&leaf_spec, &key, &ca)?;
 
-    print!("{}{}", leaf.cert_pem, ca.cert_pem());
+    // Written, not print!ed, so that a reader that stops early ends the
+    // program with an error instead of a panic.
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(leaf.cert_pem.as_bytes())?;
+    stdout.write_all(ca.cert_pem().as_bytes())?;
     Ok(())
 }
