@@ -51,9 +51,23 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
     match fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => bail!("{} exists and is not a folder", dir.display()),
-        Err(_) => fs::create_dir_all(dir)
+        Err(_) => create_dirs(dir)
             .with_context(|| format!("failed to create the folder {}", dir.display())),
     }
+}
+
+/// `mkdir -p` with at most 0755: under a permissive umask (000) a plain
+/// `create_dir_all` makes a world-writable folder, where anyone could swap
+/// the CA certificate or a key for their own.
+fn create_dirs(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o755);
+    }
+    builder.create(dir)
 }
 
 /// Whether anything, even a dangling symbolic link, occupies `path`.
@@ -115,31 +129,63 @@ pub fn lock_folder(dir: &Path) -> Result<FolderLock> {
 /// folder locked, so no live run is writing them. Where process ids cannot
 /// be checked (no /proc), nothing is removed.
 pub fn remove_stale_temps(dir: &Path) {
-    let proc = Path::new("/proc");
-    if !proc.is_dir() {
-        return;
-    }
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = temp_owner(&name.to_string_lossy()) else {
-            continue;
-        };
-        if pid != std::process::id() && !proc.join(pid.to_string()).exists() {
-            let _ = fs::remove_file(entry.path());
-        }
+    for temp in stale_temps(dir, None) {
+        let _ = fs::remove_file(temp);
     }
 }
 
-/// The process id in a temporary file name `.NAME.certgen-PID-N.tmp`.
-fn temp_owner(name: &str) -> Option<u32> {
+/// The temporary files that killed certgen runs left for `target`, sorted
+/// by name. One from a run killed after staging holds the complete, flushed
+/// content; see [`finish_move`].
+pub fn stale_temps_of(target: &Path) -> Vec<PathBuf> {
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    stale_temps(&parent_dir(target), Some(&name))
+}
+
+/// Temporary files in `dir` (only those for the file `target`, if given)
+/// whose process no longer runs; none where that cannot be checked.
+fn stale_temps(dir: &Path, target: Option<&str>) -> Vec<PathBuf> {
+    let proc = Path::new("/proc");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    if !proc.is_dir() {
+        return Vec::new();
+    }
+    let mut stale: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Some((of, pid)) = temp_parts(&name) else {
+                return false;
+            };
+            target.is_none_or(|t| t == of)
+                && pid != std::process::id()
+                && !proc.join(pid.to_string()).exists()
+        })
+        .map(|entry| entry.path())
+        .collect();
+    stale.sort();
+    stale
+}
+
+/// Moves a stale temporary file to its target, which must not exist: the
+/// last step of a run that was killed before it. The caller holds the
+/// folder's lock and has checked the content.
+pub fn finish_move(temp: &Path, target: &Path) -> Result<()> {
+    link_into_place(temp, target)?;
+    sync_dir(&parent_dir(target))
+}
+
+/// The target's name and the process id in a temporary file name
+/// `.NAME.certgen-PID-N.tmp`.
+fn temp_parts(name: &str) -> Option<(&str, u32)> {
     let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
-    let (_, tail) = rest.rsplit_once(".certgen-")?;
+    let (of, tail) = rest.rsplit_once(".certgen-")?;
     let (pid, count) = tail.split_once('-')?;
     count.parse::<u32>().ok()?;
-    pid.parse().ok()
+    Some((of, pid.parse().ok()?))
 }
 
 /// Copies `path` aside as `path.replaced-STAMP` before it is replaced, so
@@ -204,6 +250,11 @@ fn place(temp: &Path, output: &Output) -> Result<()> {
         return fs::rename(temp, target)
             .with_context(|| format!("failed to move {} into place", target.display()));
     }
+    link_into_place(temp, target)
+}
+
+/// Moves `temp` to `target` unless `target` exists.
+fn link_into_place(temp: &Path, target: &Path) -> Result<()> {
     match fs::hard_link(temp, target) {
         Ok(()) => {
             let _ = fs::remove_file(temp);
@@ -335,19 +386,22 @@ mod tests {
 
     #[test]
     fn recognises_only_its_own_temporary_names() {
-        assert_eq!(temp_owner(".server.key.certgen-4242-0.tmp"), Some(4242));
-        assert_eq!(temp_owner(".a.b.certgen-7-12.tmp"), Some(7));
+        assert_eq!(
+            temp_parts(".server.key.certgen-4242-0.tmp"),
+            Some(("server.key", 4242))
+        );
+        assert_eq!(temp_parts(".a.b.certgen-7-12.tmp"), Some(("a.b", 7)));
         for other in [
             "server.key",
             ".server.key.tmp",
             ".x.certgen-abc-1.tmp",
             ".x.certgen-1.tmp",
         ] {
-            assert_eq!(temp_owner(other), None, "{other}");
+            assert_eq!(temp_parts(other), None, "{other}");
         }
         let name = temp_path(Path::new("dir/server.key"));
         let name = name.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(temp_owner(&name), Some(std::process::id()));
+        assert_eq!(temp_parts(&name), Some(("server.key", std::process::id())));
     }
 
     #[test]
@@ -367,6 +421,32 @@ mod tests {
             assert!(!dead.exists());
         }
         assert!(mine.exists() && other.exists());
+    }
+
+    #[test]
+    fn finishes_the_move_of_a_stale_temporary_of_one_target_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ca.pem");
+        let dead = dir.path().join(".ca.pem.certgen-4000000000-3.tmp");
+        let other = dir.path().join(".ca.key.certgen-4000000000-2.tmp");
+        let mine = dir
+            .path()
+            .join(format!(".ca.pem.certgen-{}-0.tmp", std::process::id()));
+        for path in [&dead, &other, &mine] {
+            fs::write(path, "content").unwrap();
+        }
+        let stale = stale_temps_of(&target);
+        if !Path::new("/proc").is_dir() {
+            assert!(stale.is_empty());
+            return;
+        }
+        assert_eq!(stale, std::slice::from_ref(&dead));
+        finish_move(&dead, &target).unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "content");
+        assert!(!dead.exists() && other.exists() && mine.exists());
+        fs::write(&dead, "again").unwrap();
+        assert!(finish_move(&dead, &target).is_err(), "replaced a file");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "content");
     }
 
     #[test]

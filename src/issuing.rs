@@ -258,20 +258,23 @@ pub fn ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<Pat
     let out = &args.output.out;
     let paths = CaPaths::in_dir(out);
     refuse_folders(&[&paths.key, &paths.cert])?;
+    finish_interrupted_ca(&paths)?;
     let present: Vec<&Path> = [paths.key.as_path(), paths.cert.as_path()]
         .into_iter()
         .filter(|p| files::occupied(p))
         .collect();
     if args.output.if_missing && !present.is_empty() {
         // Sound (the key belongs to the certificate, which is a CA): nothing to
-        // do. Broken: refuse, since only a person should decide to replace it.
-        let ca = load_existing_ca(&paths, out, now)?;
-        report.line(format!(
-            "nothing to do: {} holds a sound CA ({})",
-            out.display(),
-            ca.subject
-        ));
-        return Ok(Vec::new());
+        // do. Broken, or one file without the other: refuse, since only a
+        // person should decide to replace it.
+        if let Some(ca) = load_ca_if_present(&paths, now)? {
+            report.line(format!(
+                "nothing to do: {} holds a sound CA ({})",
+                out.display(),
+                ca.subject
+            ));
+            return Ok(Vec::new());
+        }
     }
     if !present.is_empty() && !args.output.force {
         return Err(Failure::new(
@@ -377,6 +380,7 @@ fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<Path
     let if_missing = plan.output.if_missing;
 
     // A first look, to refuse early and to know which keys to make.
+    finish_interrupted_ca(ca_paths)?;
     let existing = match &plan.new_ca {
         None => Some(load_existing_ca(ca_paths, out, now)?),
         Some(_) => load_ca_if_present(ca_paths, now)?,
@@ -585,6 +589,42 @@ fn load_ca_if_present(paths: &CaPaths, now: OffsetDateTime) -> Result<Option<Ca>
             ))
         }
     }
+}
+
+/// Completes the creation of a CA that a killed run left halfway.
+///
+/// A new CA's key and certificate are moved into place one after the other.
+/// A run killed between the two leaves one file in place and the other,
+/// complete and flushed, in a temporary file whose process is gone; every
+/// later run would then refuse the half CA. Such a file is moved into place
+/// only if it pairs with the one in place, so a key is never matched with
+/// another CA's certificate, and nothing is ever replaced.
+fn finish_interrupted_ca(paths: &CaPaths) -> Result<(), Failure> {
+    let half = |paths: &CaPaths| match (files::occupied(&paths.key), files::occupied(&paths.cert)) {
+        (true, false) => Some(paths.cert.clone()),
+        (false, true) => Some(paths.key.clone()),
+        _ => None,
+    };
+    match half(paths) {
+        Some(missing) if !files::stale_temps_of(&missing).is_empty() => {}
+        _ => return Ok(()),
+    }
+    let _lock = files::lock_folder(&parent_dir(&paths.cert)).or_fail(Kind::Write)?;
+    // Looked at again under the lock: another run may have finished it.
+    let Some(missing) = half(paths) else {
+        return Ok(());
+    };
+    for temp in files::stale_temps_of(&missing) {
+        let (cert, key) = if missing == paths.cert {
+            (&temp, &paths.key)
+        } else {
+            (&paths.cert, &temp)
+        };
+        if Ca::load(cert, key).is_ok() {
+            return files::finish_move(&temp, &missing).or_fail(Kind::Write);
+        }
+    }
+    Ok(())
 }
 
 fn ca_outputs(paths: &CaPaths, ca: &Ca, replace: bool) -> [Output; 2] {

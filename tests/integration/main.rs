@@ -12,5 +12,6 @@ mod openssl;
 mod packaging;
 mod parse_robustness;
 mod profiles;
+mod reliability;
 mod util;
 mod verify;
