@@ -511,6 +511,12 @@ pub fn days(count: i64) -> String {
     }
 }
 
+/// [`clean`] for text of several lines: the line breaks stay.
+pub fn clean_keeping_lines(text: &str) -> String {
+    let lines: Vec<String> = text.split('\n').map(clean).collect();
+    lines.join("\n")
+}
+
 /// Escapes control characters, so that names from a hostile certificate
 /// print as text and never as terminal commands.
 pub fn clean(text: &str) -> String {

@@ -654,14 +654,38 @@ fn load_existing_ca(paths: &CaPaths, out: &Path, now: OffsetDateTime) -> Result<
         .into_iter()
         .filter(|p| !files::occupied(p))
         .collect();
-    if !missing.is_empty() {
+    if missing.len() == 1 {
+        // Half a CA is a damaged CA, not a missing one: making a new CA
+        // would orphan the half that is there.
+        let present = if missing[0] == paths.cert {
+            &paths.key
+        } else {
+            &paths.cert
+        };
         return Err(Failure::new(
             Kind::Input,
             anyhow!(
-                "no CA to issue from: {} not found; run `certgen ca --out {}` first, or pass \
-                 --ca-cert and --ca-key",
-                join_paths(&missing),
+                "{} exists but {} does not; restore the missing file",
+                present.display(),
+                missing[0].display()
+            ),
+        ));
+    }
+    if !missing.is_empty() {
+        let in_out = paths.cert == out.join("ca.pem");
+        let advice = if in_out {
+            format!(
+                "run `certgen ca --out {}` first, or pass --ca-cert and --ca-key",
                 out.display()
+            )
+        } else {
+            "check the paths given with --ca-cert and --ca-key".to_owned()
+        };
+        return Err(Failure::new(
+            Kind::Input,
+            anyhow!(
+                "no CA to issue from: {} not found; {advice}",
+                join_paths(&missing)
             ),
         ));
     }
