@@ -9,7 +9,7 @@ use std::fs;
 
 use x509_parser::prelude::parse_x509_certificate;
 
-use crate::util::{Env, KEY_TYPES};
+use crate::util::{hex_plus_one, Env, KEY_TYPES};
 
 /// The signature algorithm `openssl x509 -text` names for a CA of each type.
 fn signature_name(key_type: &str) -> &'static str {
@@ -21,34 +21,11 @@ fn signature_name(key_type: &str) -> &'static str {
     }
 }
 
-/// The serial number of a certificate as openssl prints it: upper-case hex.
-fn openssl_serial(env: &Env, cert: &str) -> String {
-    let run = env
-        .openssl(&["x509", "-in", cert, "-noout", "-serial"])
-        .success();
-    run.stdout().trim().trim_start_matches("serial=").to_owned()
-}
-
 fn srl(env: &Env) -> String {
     fs::read_to_string(env.join("ca.srl"))
         .unwrap()
         .trim()
         .to_owned()
-}
-
-/// Adds one to an upper-case hex number of any length.
-fn hex_plus_one(hex: &str) -> String {
-    let mut digits: Vec<u8> = hex.bytes().collect();
-    for digit in digits.iter_mut().rev() {
-        let value = (*digit as char).to_digit(16).unwrap() + 1;
-        *digit = char::from_digit(value % 16, 16)
-            .unwrap()
-            .to_ascii_uppercase() as u8;
-        if value < 16 {
-            return String::from_utf8(digits).unwrap();
-        }
-    }
-    format!("1{}", String::from_utf8(digits).unwrap())
 }
 
 #[test]
@@ -180,7 +157,7 @@ fn openssl_and_certgen_take_turns_on_one_serial_file() {
     env.certgen(&["all", "--key-type", "ecdsa-p256", "-q"])
         .success();
     let after_certgen = srl(&env);
-    assert_eq!(openssl_serial(&env, "client.pem"), after_certgen);
+    assert_eq!(env.openssl_serial("client.pem"), after_certgen);
     assert_eq!(
         fs::read_to_string(env.join("ca.srl")).unwrap(),
         format!("{after_certgen}\n")
@@ -204,7 +181,7 @@ fn openssl_and_certgen_take_turns_on_one_serial_file() {
         "by-openssl.pem",
     ];
     env.openssl(&args).success();
-    let by_openssl = openssl_serial(&env, "by-openssl.pem");
+    let by_openssl = env.openssl_serial("by-openssl.pem");
     assert_eq!(by_openssl, hex_plus_one(&after_certgen));
     assert_eq!(srl(&env), by_openssl);
 
@@ -217,13 +194,13 @@ fn openssl_and_certgen_take_turns_on_one_serial_file() {
         "-q",
     ])
     .success();
-    let again = openssl_serial(&env, "again.pem");
+    let again = env.openssl_serial("again.pem");
     assert_eq!(again, hex_plus_one(&by_openssl));
     assert_eq!(srl(&env), again);
 
     let serials = [
-        openssl_serial(&env, "server.pem"),
-        openssl_serial(&env, "client.pem"),
+        env.openssl_serial("server.pem"),
+        env.openssl_serial("client.pem"),
         by_openssl,
         again,
     ];
@@ -273,11 +250,11 @@ fn certgen_continues_a_serial_file_that_openssl_created() {
     ];
     env.openssl(&args).success();
     let created = srl(&env);
-    assert_eq!(openssl_serial(&env, "o.pem"), created);
+    assert_eq!(env.openssl_serial("o.pem"), created);
 
     env.certgen(&["server", "--key-type", "ecdsa-p256", "-q"])
         .success();
-    assert_eq!(openssl_serial(&env, "server.pem"), hex_plus_one(&created));
+    assert_eq!(env.openssl_serial("server.pem"), hex_plus_one(&created));
 }
 
 /// An RSA CA made by openssl with a PKCS#1 key (`-traditional`), as older

@@ -16,7 +16,7 @@ use certgen::serial::Serial;
 use certgen::subject::Subject;
 use time::{Date, Month, OffsetDateTime};
 
-use crate::util::Env;
+use crate::util::{hex_plus_one, Env};
 
 /// The sample profile of a single-host Milvus with a name-constrained CA.
 const STANDALONE: &str = concat!(
@@ -128,28 +128,6 @@ fn assert_days(env: &Env, cert: &str, days: i64) {
         (left - days as f64).abs() <= 1.0,
         "{cert}: ends in {left:.2} days, expected {days}"
     );
-}
-
-/// The serial number as openssl prints it: upper-case hex.
-fn serial(env: &Env, cert: &str) -> String {
-    let run = env.openssl(&["x509", "-in", cert, "-noout", "-serial"]);
-    let stdout = run.success().stdout();
-    stdout.trim().trim_start_matches("serial=").to_owned()
-}
-
-/// One more than an upper-case hex number of any length.
-fn hex_successor(hex: &str) -> String {
-    let mut digits: Vec<u32> = hex.chars().map(|c| c.to_digit(16).unwrap()).collect();
-    for digit in digits.iter_mut().rev() {
-        *digit = (*digit + 1) % 16;
-        if *digit != 0 {
-            return digits
-                .iter()
-                .map(|d| char::from_digit(*d, 16).unwrap().to_ascii_uppercase())
-                .collect();
-        }
-    }
-    format!("1{}", "0".repeat(hex.len()))
 }
 
 /// Runs `openssl verify -CAfile CA` with `extra` before the certificate.
@@ -364,7 +342,7 @@ fn cluster_template_issues_every_file_and_each_leaf_verifies_for_its_names_and_u
     // and nothing else.
     let before = env.snapshot("c");
     let old_srl = fs::read_to_string(env.join("c/ca.srl")).unwrap();
-    let old_serial = serial(&env, "c/querynode.pem");
+    let old_serial = env.openssl_serial("c/querynode.pem");
     env.certgen(&[
         "leaf",
         "querynode",
@@ -390,10 +368,10 @@ fn cluster_template_issues_every_file_and_each_leaf_verifies_for_its_names_and_u
         ["ca.srl", "querynode.csr", "querynode.key", "querynode.pem"]
     );
 
-    let new_serial = serial(&env, "c/querynode.pem");
+    let new_serial = env.openssl_serial("c/querynode.pem");
     assert_eq!(
         new_serial,
-        hex_successor(old_srl.trim()),
+        hex_plus_one(old_srl.trim()),
         "serial after ca.srl"
     );
     assert_ne!(new_serial, old_serial);

@@ -93,6 +93,15 @@ impl Env {
         run(command, "openssl", args)
     }
 
+    /// The serial number of a certificate file as `openssl x509 -serial`
+    /// prints it: upper-case hex.
+    pub fn openssl_serial(&self, cert: &str) -> String {
+        let run = self
+            .openssl(&["x509", "-in", cert, "-noout", "-serial"])
+            .success();
+        run.stdout().trim().trim_start_matches("serial=").to_owned()
+    }
+
     /// The names of the files in a folder below this one, sorted.
     pub fn listing(&self, sub: &str) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(self.join(sub))
@@ -156,3 +165,19 @@ pub const KEY_TYPES: [&str; 6] = [
     "ecdsa-p384",
     "ed25519",
 ];
+
+/// One more than an upper-case hex number of any length: the serial openssl
+/// and certgen issue after the one in a serial file.
+pub fn hex_plus_one(hex: &str) -> String {
+    let mut digits: Vec<u32> = hex.chars().map(|c| c.to_digit(16).unwrap()).collect();
+    for digit in digits.iter_mut().rev() {
+        *digit = (*digit + 1) % 16;
+        if *digit != 0 {
+            return digits
+                .iter()
+                .map(|d| char::from_digit(*d, 16).unwrap().to_ascii_uppercase())
+                .collect();
+        }
+    }
+    format!("1{}", "0".repeat(hex.len()))
+}

@@ -235,14 +235,6 @@ fn openssl_fingerprint(env: &Env, cert: &str) -> String {
     hex.to_owned()
 }
 
-/// The serial of a certificate as openssl prints it: upper-case hex.
-fn openssl_serial(env: &Env, cert: &str) -> String {
-    let run = env
-        .openssl(&["x509", "-in", cert, "-noout", "-serial"])
-        .success();
-    run.stdout().trim().trim_start_matches("serial=").to_owned()
-}
-
 /// The lines certgen wrote to stderr.
 fn stderr_lines(run: &Run) -> Vec<String> {
     run.stderr().lines().map(str::to_owned).collect()
@@ -511,7 +503,7 @@ fn finds_a_serial_file_behind_the_highest_issued_serial() {
     quick_set(&env, "set");
     fs::write(env.join("set/ca.srl"), "01\n").unwrap();
     let highest = ["set/server.pem", "set/client.pem"]
-        .map(|cert| openssl_serial(&env, cert))
+        .map(|cert| env.openssl_serial(cert))
         .into_iter()
         .max_by_key(|hex| (hex.len(), hex.clone()))
         .unwrap();
