@@ -4,9 +4,8 @@
 //! CA's name constraints, then write it all at once.
 
 use std::path::{Path, PathBuf};
-use std::thread;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use rcgen::KeyPair;
 use time::OffsetDateTime;
 
@@ -17,6 +16,7 @@ use crate::error::{Failure, Kind, ResultExt};
 use crate::files::{self, Access, Output};
 use crate::issue::{self, CaSpec, IssuedLeaf, LeafSpec, Role, Validity};
 use crate::keys::KeyType;
+use crate::parallel;
 use crate::profile::Profile;
 use crate::san::San;
 use crate::serial::Serial;
@@ -469,14 +469,24 @@ fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<Path
 
     // Serials are handed out in plan order, one past the serial file's.
     let mut serial = next_serial(&ca_paths.serial).or_fail(Kind::Input)?;
-    let mut issued = Vec::with_capacity(wanted.len());
-    let mut leaf_outputs = Vec::new();
-    for (leaf, paths) in wanted.iter().zip(&targets) {
+    let mut jobs = Vec::with_capacity(wanted.len());
+    for leaf in &wanted {
         let (spec, capped) = leaf_spec(leaf, serial.clone(), &ca, now);
         serial = serial.next().or_fail(Kind::Input)?;
         let key = keys.next().expect("a key for every certificate");
-        let made = issue::make_leaf(&spec, &key, &ca).or_fail(Kind::Internal)?;
-        leaf_outputs.extend(paths.outputs(made, replace));
+        jobs.push((spec, capped, key));
+    }
+    // Each leaf is signed on its own; a profile with many leaves signs them
+    // side by side, its serials already fixed above.
+    let made = parallel::map_ordered(&jobs, parallel::cores(), |(spec, _, key)| {
+        issue::make_leaf(spec, key, &ca)
+    });
+    let mut issued = Vec::with_capacity(wanted.len());
+    let mut leaf_outputs = Vec::new();
+    for (((leaf, paths), (spec, capped, _)), made) in
+        wanted.iter().zip(&targets).zip(jobs).zip(made)
+    {
+        leaf_outputs.extend(paths.outputs(made.or_fail(Kind::Internal)?, replace));
         issued.push((leaf, paths, spec, capped));
     }
     // The serial file goes in place before the certificates, so that a run
@@ -827,30 +837,11 @@ fn report_leaf(
     }
 }
 
-/// Generates one key of each type given, in order, one thread per key and
-/// at most one thread per core at a time.
+/// Generates one key of each type given, in order, on one thread per core.
 fn generate_keys(types: &[KeyType]) -> Result<Vec<KeyPair>> {
-    let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    let mut keys = Vec::with_capacity(types.len());
-    for batch in types.chunks(cores) {
-        let generated: Vec<Result<KeyPair>> = thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .iter()
-                .map(|key_type| scope.spawn(move || key_type.generate()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| bail!("key generation panicked"))
-                })
-                .collect()
-        });
-        for key in generated {
-            keys.push(key?);
-        }
-    }
-    Ok(keys)
+    parallel::map_ordered(types, parallel::cores(), |key_type| key_type.generate())
+        .into_iter()
+        .collect()
 }
 
 fn join_paths(paths: &[&Path]) -> String {

@@ -21,6 +21,7 @@ pub mod inspect;
 pub mod issue;
 pub mod issuing;
 pub mod keys;
+pub mod parallel;
 pub mod profile;
 pub mod run;
 pub mod san;
