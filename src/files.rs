@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{bail, Context, Result};
 
+use crate::parallel;
+
 /// Who may read a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -75,6 +77,14 @@ pub fn occupied(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
+/// How many files [`commit`] writes and flushes at once.
+///
+/// Flushing (fsync) waits on the disk, not on a core, so more threads than
+/// cores overlap the waits. On the ext4 disk of the benchmark machine (two
+/// cores), 1,000 leaves (3,001 files) took about 0.9 s with one thread,
+/// 0.35 s with eight and 0.28 s with sixteen; eight gets most of the gain.
+const STAGING_THREADS: usize = 8;
+
 /// Writes every output, all or none as far as the file system allows.
 ///
 /// A failure while the temporary files are written removes them and leaves
@@ -82,15 +92,22 @@ pub fn occupied(path: &Path) -> bool {
 /// per file, which only fails on a file system fault or a race with another
 /// writer.
 pub fn commit(outputs: &[Output]) -> Result<()> {
+    // Files are staged side by side; they are moved into place one by one,
+    // in the order given, below.
+    let results = parallel::map_ordered(outputs, STAGING_THREADS, stage);
     let mut staged: Vec<PathBuf> = Vec::with_capacity(outputs.len());
-    for output in outputs {
-        match stage(output) {
+    let mut failure = None;
+    for result in results {
+        match result {
             Ok(temp) => staged.push(temp),
             Err(err) => {
-                discard(&staged);
-                return Err(err);
+                failure.get_or_insert(err);
             }
         }
+    }
+    if let Some(err) = failure {
+        discard(&staged);
+        return Err(err);
     }
     for (index, (output, temp)) in outputs.iter().zip(&staged).enumerate() {
         if let Err(err) = place(temp, output) {
@@ -353,6 +370,47 @@ mod tests {
             assert_eq!(mode_of(&cert), 0o644);
         }
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn many_files_are_all_written_with_their_own_contents() {
+        // More files than staging threads, so that threads take turns.
+        let dir = tempfile::tempdir().unwrap();
+        let outputs: Vec<Output> = (0..50)
+            .map(|i| {
+                let path = dir.path().join(format!("f{i}.pem"));
+                output(path, &format!("file {i}"), Access::Public, false)
+            })
+            .collect();
+        commit(&outputs).unwrap();
+        for (i, written) in outputs.iter().enumerate() {
+            assert_eq!(
+                fs::read_to_string(&written.path).unwrap(),
+                format!("file {i}")
+            );
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 50);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_staged_leaves_no_other_file_or_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut outputs: Vec<Output> = (0..20)
+            .map(|i| {
+                output(
+                    dir.path().join(format!("f{i}.pem")),
+                    "x",
+                    Access::Public,
+                    false,
+                )
+            })
+            .collect();
+        // Its folder does not exist, so its temporary cannot be created.
+        let lost = dir.path().join("missing").join("f.pem");
+        outputs.insert(7, output(lost, "x", Access::Public, false));
+        let err = commit(&outputs).unwrap_err();
+        assert!(format!("{err:#}").contains("missing"), "{err:#}");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
