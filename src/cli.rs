@@ -76,12 +76,13 @@ const DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=36500;
 )]
 pub struct Cli {
     /// Print nothing on success; errors still go to stderr. For verify: print only problems.
-    #[arg(short, long, global = true)]
+    // Listed last in every subcommand's help, after its own options.
+    #[arg(short, long, global = true, display_order = 1000)]
     pub quiet: bool,
 
     /// Print results as one JSON document on stdout (schema in the README). For the issuing
     /// commands: the facts of every file written, as `inspect --json` gives them.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, display_order = 1000)]
     pub json: bool,
 
     /// What to do.
@@ -97,7 +98,14 @@ pub enum Command {
     Init(InitArgs),
 
     /// Create the certificate authority: ca.key and ca.pem.
-    #[command(after_help = EXIT_CODES)]
+    // A CA certificate names no hosts: the SAN flags it shares with the
+    // leaves stay out of its help, and are refused when given.
+    #[command(
+        after_help = EXIT_CODES,
+        mut_arg("san", |a| a.hide(true)),
+        mut_arg("k8s_service", |a| a.hide(true)),
+        mut_arg("namespace", |a| a.hide(true))
+    )]
     Ca(CaArgs),
 
     /// Issue a server certificate from the CA: server.key, server.csr, server.pem; updates ca.srl.
@@ -358,9 +366,10 @@ pub struct CertFlags {
     #[command(flatten)]
     pub subject: SubjectArgs,
 
-    /// Common name (subject CN). Also the subjectAltName when no --san is given; for localhost
-    /// that default adds 127.0.0.1 and ::1 [default: localhost; for a CA, "certgen CA" and a
-    /// random tag, such as "certgen CA 5e1f09ab", so that no two CAs share a name].
+    /// Common name (subject CN); on `all`, of the server and client certificates (the CA's is
+    /// --ca-cn). Also a leaf's subjectAltName when no --san is given; for localhost that default
+    /// adds 127.0.0.1 and ::1 [default: localhost; for `certgen ca`, "certgen CA" and a random
+    /// tag, such as "certgen CA 5e1f09ab", so that no two CAs share a name].
     #[arg(long, value_parser = parse_name)]
     pub cn: Option<String>,
 
@@ -371,9 +380,10 @@ pub struct CertFlags {
     pub san: Vec<San>,
 
     /// A Kubernetes Service that clients reach the certificate's holder through: adds the SANs
-    /// NAME, NAME.NS, NAME.NS.svc and NAME.NS.svc.cluster.local (NS from --namespace) to those
-    /// of --san. Repeatable. The Milvus Helm chart and milvus-operator name the Service
-    /// RELEASE-milvus.
+    /// NAME, NAME.NS, NAME.NS.svc and NAME.NS.svc.cluster.local (NS from --namespace) to the
+    /// certificate's other SANs (those of --san, of the profile, or the CN's default).
+    /// Repeatable. milvus-operator names the Service RELEASE-milvus; the Milvus Helm chart does
+    /// too, unless the release name already contains "milvus" (then it is RELEASE).
     #[arg(long, value_name = "NAME", value_parser = parse_k8s_label)]
     pub k8s_service: Vec<String>,
 
@@ -381,7 +391,8 @@ pub struct CertFlags {
     #[arg(long, value_name = "NS", default_value = "default", value_parser = parse_k8s_label)]
     pub namespace: String,
 
-    /// Days a new certificate is valid; a leaf is cut to end with its CA [default: 3650].
+    /// Days a new certificate is valid (on `all`, the leaves; the CA's is --ca-days); a leaf is
+    /// cut to end with its CA [default: 3650].
     #[arg(long, value_parser = clap::value_parser!(u32).range(DAYS_RANGE))]
     pub days: Option<u32>,
 

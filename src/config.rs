@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::cli::{ConfigArgs, ConfigTarget};
 use crate::decode::{self, Object};
 use crate::facts;
+use crate::quote::shell_word;
 
 /// The port Milvus serves gRPC on (`proxy.port`).
 const GRPC_PORT: u16 = 19530;
@@ -553,20 +554,6 @@ fn yaml_scalar(text: &str) -> String {
     }
 }
 
-/// A word for a POSIX shell: as it is when it holds no special characters,
-/// else in single quotes.
-fn shell_word(text: &str) -> String {
-    let safe = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@%+,".contains(c));
-    if safe {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,17 +699,6 @@ mod tests {
         assert_eq!(yaml_scalar("yes"), "\"yes\"");
         assert_eq!(yaml_scalar("/a b/c: d"), "\"/a b/c: d\"");
         assert_eq!(yaml_scalar("/a\"b"), "\"/a\\\"b\"");
-    }
-
-    #[test]
-    fn shell_words_are_quoted_when_needed() {
-        assert_eq!(shell_word("/srv/cert/ca.pem"), "/srv/cert/ca.pem");
-        assert_eq!(shell_word("/my certs/ca.pem"), "'/my certs/ca.pem'");
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
-        assert_eq!(
-            shell_word("https://[::1]:19531/x"),
-            "'https://[::1]:19531/x'"
-        );
     }
 
     #[test]

@@ -57,6 +57,7 @@ use crate::error::{Failure, Kind, ResultExt};
 use crate::facts;
 use crate::files::{self, Access, Output};
 use crate::issuing::Report;
+use crate::quote::shell_word;
 
 /// Where cert-manager looks for a ClusterIssuer's Secret, unless its
 /// controller runs with `--cluster-resource-namespace`.
@@ -592,17 +593,6 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// A path as one shell word, single-quoted when it holds anything but
-/// letters, digits and `-._/`.
-fn shell_word(text: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-._/".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
-
 /// Writes the manifests to FILE, owner-only, never over an existing file.
 fn write_file(out: &Path, text: &str) -> Result<(), Failure> {
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -699,11 +689,5 @@ mod tests {
             long.lines().all(|l| l.len() <= 100 && l.starts_with("# ")),
             "{long}"
         );
-    }
-
-    #[test]
-    fn quotes_paths_for_the_shell() {
-        assert_eq!(shell_word("k8s/milvus.yaml"), "k8s/milvus.yaml");
-        assert_eq!(shell_word("my file's.yaml"), r"'my file'\''s.yaml'");
     }
 }

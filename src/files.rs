@@ -205,22 +205,63 @@ fn temp_parts(name: &str) -> Option<(&str, u32)> {
     Some((of, pid.parse().ok()?))
 }
 
-/// Copies `path` aside as `path.replaced-STAMP` before it is replaced, so
+/// Keeps `path` under a new name, `path.replaced-STAMP` (or
+/// `path.replaced-STAMP-N` when that is taken), before it is replaced, so
 /// that a replaced CA key is never lost. Returns the new name.
+///
+/// The kept copy only ever goes to a name that nothing occupies: an earlier
+/// copy from the same second, or a link planted at the name, is left alone
+/// and the next free name is taken.
 pub fn keep_aside(path: &Path, stamp: &str) -> Result<PathBuf> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".replaced-{stamp}"));
-    let aside = path.with_file_name(name);
-    fs::hard_link(path, &aside)
-        .or_else(|_| fs::copy(path, &aside).map(|_| ()))
-        .with_context(|| {
-            format!(
-                "failed to keep a copy of {} as {}",
-                path.display(),
-                aside.display()
-            )
-        })?;
-    Ok(aside)
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    for attempt in 0..1000 {
+        let suffix = match attempt {
+            0 => String::new(),
+            n => format!("-{n}"),
+        };
+        let aside = path.with_file_name(format!("{file_name}.replaced-{stamp}{suffix}"));
+        let kept = match fs::hard_link(path, &aside) {
+            Err(err) if err.kind() != io::ErrorKind::AlreadyExists => copy_new(path, &aside),
+            linked => linked,
+        };
+        match kept {
+            Ok(()) => return Ok(aside),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!(
+                        "failed to keep a copy of {} as {}",
+                        path.display(),
+                        aside.display()
+                    )
+                })
+            }
+        }
+    }
+    bail!(
+        "failed to keep a copy of {}: 1000 names beside it are taken",
+        path.display()
+    )
+}
+
+/// Copies `from` to `to`, which must not exist (not even as a link), with
+/// the permissions of `from`: the fallback of [`keep_aside`] on file systems
+/// without hard links.
+fn copy_new(from: &Path, to: &Path) -> io::Result<()> {
+    let contents = fs::read(from)?;
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(from)?.permissions().mode() & 0o777
+    };
+    #[cfg(not(unix))]
+    let mode = Access::Secret.mode();
+    let written = write_new(to, &contents, mode);
+    if matches!(&written, Err(err) if err.kind() != io::ErrorKind::AlreadyExists) {
+        // Created but not completed: a partial copy is no copy.
+        let _ = fs::remove_file(to);
+    }
+    written
 }
 
 /// Writes `output` to a fresh temporary file beside its target, flushed to

@@ -18,6 +18,7 @@ use crate::issue::{self, CaSpec, IssuedLeaf, LeafSpec, Role, Validity};
 use crate::keys::KeyType;
 use crate::parallel;
 use crate::profile::Profile;
+use crate::quote::shell_word;
 use crate::san::San;
 use crate::serial::Serial;
 use crate::settings::{Settings, DEFAULT_LEAF_CN};
@@ -233,6 +234,7 @@ pub fn all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<P
         cn: args.ca_cn.clone(),
         days: args.ca_days,
         sans: None,
+        added_sans: Vec::new(),
         ..Settings::from_flags(&args.cert)
     };
     let plan = Plan {
@@ -243,7 +245,10 @@ pub fn all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<P
         command: "certgen all".to_owned(),
     };
     let written = execute(&plan, now, report)?;
-    let dir = args.output.out.display();
+    if written.is_empty() {
+        return Ok(written);
+    }
+    let dir = shell_word(&args.output.out.display().to_string());
     report.line(format!(
         "next: certgen config milvus --dir {dir}      the milvus.yaml lines for these files\n      \
          certgen config pymilvus --dir {dir}    a client call (--mode 2 for mutual TLS)\n      \
@@ -254,50 +259,40 @@ pub fn all(args: &AllArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<P
 
 /// `certgen ca`: create the CA, or with `--force` replace it, keeping the
 /// old pair beside the new.
+///
+/// What is in the folder is judged twice: once to refuse before a key is
+/// generated, and again under the folder's lock, since another run may have
+/// made or replaced the CA while this one generated its key. Only the second
+/// judgement decides what is kept aside and replaced.
 pub fn ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<PathBuf>, Failure> {
     let out = &args.output.out;
     let paths = CaPaths::in_dir(out);
+    refuse_leaf_names(&args.cert)?;
     refuse_folders(&[&paths.key, &paths.cert])?;
-    finish_interrupted_ca(&paths)?;
-    let present: Vec<&Path> = [paths.key.as_path(), paths.cert.as_path()]
-        .into_iter()
-        .filter(|p| files::occupied(p))
-        .collect();
-    if args.output.if_missing && !present.is_empty() {
-        // Sound (the key belongs to the certificate, which is a CA): nothing to
-        // do. Broken, or one file without the other: refuse, since only a
-        // person should decide to replace it.
-        if let Some(ca) = load_ca_if_present(&paths, now)? {
-            report.line(format!(
-                "nothing to do: {} holds a sound CA ({})",
-                out.display(),
-                ca.subject
-            ));
-            return Ok(Vec::new());
-        }
-    }
-    if !present.is_empty() && !args.output.force {
-        return Err(Failure::new(
-            Kind::Exists,
-            anyhow!(
-                "refusing to replace the CA: {} already exist{}; `certgen ca --force` replaces \
-                 it (keeping the old files beside it), and certificates it issued will no \
-                 longer verify",
-                join_paths(&present),
-                if present.len() == 1 { "s" } else { "" }
-            ),
-        ));
-    }
     let profile = load_profile(&args.cert)?;
     let new_ca = plan_ca(&Settings::from_flags(&args.cert), &profile, now)?;
-    let key = new_ca.key_type.generate().or_fail(Kind::Internal)?;
-    let serial = Serial::random().or_fail(Kind::Internal)?;
-    let ca = issue::make_ca(&new_ca.spec, key, &serial).or_fail(Kind::Internal)?;
-    let outputs = ca_outputs(&paths, &ca, args.output.force);
+    finish_interrupted_ca(&paths)?;
+    if let CaState::Sound(subject) = judge_ca(&paths, &args.output, now)? {
+        report_sound_ca(report, out, &subject);
+        return Ok(Vec::new());
+    }
 
+    let key = new_ca.key_type.generate().or_fail(Kind::Internal)?;
     files::ensure_dir(out).or_fail(Kind::Write)?;
     let _lock = files::lock_folder(out).or_fail(Kind::Write)?;
     files::remove_stale_temps(out);
+    let present = match judge_ca(&paths, &args.output, now)? {
+        CaState::Sound(subject) => {
+            report_sound_ca(report, out, &subject);
+            return Ok(Vec::new());
+        }
+        CaState::Absent => Vec::new(),
+        CaState::Replace(present) => present,
+    };
+
+    let serial = Serial::random().or_fail(Kind::Internal)?;
+    let ca = issue::make_ca(&new_ca.spec, key, &serial).or_fail(Kind::Internal)?;
+    let outputs = ca_outputs(&paths, &ca, !present.is_empty());
     let stamp = file_stamp(now);
     for path in &present {
         let aside = files::keep_aside(path, &stamp).or_fail(Kind::Write)?;
@@ -310,6 +305,82 @@ pub fn ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<Pat
     files::commit(&outputs).or_fail(Kind::Write)?;
     report_ca(report, &ca, &paths, true, now);
     Ok(written_paths(&outputs))
+}
+
+/// What `certgen ca` found in its folder.
+enum CaState {
+    /// No CA file: create one.
+    Absent,
+    /// A sound CA, and `--if-missing` asks to keep it; its subject.
+    Sound(String),
+    /// CA files that `--force` asks to replace.
+    Replace(Vec<PathBuf>),
+}
+
+/// Judges the CA files in the folder against `--force` and `--if-missing`,
+/// refusing (exit 3) to replace a CA unless forced, and (exit 2) to keep a
+/// broken or half CA under `--if-missing`, since only a person should decide
+/// to replace it.
+fn judge_ca(paths: &CaPaths, output: &OutputArgs, now: OffsetDateTime) -> Result<CaState, Failure> {
+    let present: Vec<PathBuf> = [&paths.key, &paths.cert]
+        .into_iter()
+        .filter(|p| files::occupied(p))
+        .cloned()
+        .collect();
+    if present.is_empty() {
+        return Ok(CaState::Absent);
+    }
+    if output.if_missing {
+        if let Some(ca) = load_ca_if_present(paths, now)? {
+            return Ok(CaState::Sound(ca.subject));
+        }
+    }
+    if !output.force {
+        let present: Vec<&Path> = present.iter().map(PathBuf::as_path).collect();
+        let command = if output.out == Path::new(".") {
+            "certgen ca --force".to_owned()
+        } else {
+            let dir = shell_word(&output.out.display().to_string());
+            format!("certgen ca --out {dir} --force")
+        };
+        return Err(Failure::new(
+            Kind::Exists,
+            anyhow!(
+                "refusing to replace the CA: {} already exist{}; `{command}` replaces it \
+                 (keeping the old files beside it), and certificates it issued will no longer \
+                 verify",
+                join_paths(&present),
+                if present.len() == 1 { "s" } else { "" },
+            ),
+        ));
+    }
+    Ok(CaState::Replace(present))
+}
+
+fn report_sound_ca(report: &Report, out: &Path, subject: &str) {
+    report.line(format!(
+        "nothing to do: {} holds a sound CA ({subject})",
+        out.display()
+    ));
+}
+
+/// Refuses `--san` and `--k8s-service` on `certgen ca`: a CA certificate
+/// names no host, so they would otherwise be silently ignored.
+fn refuse_leaf_names(flags: &CertFlags) -> Result<(), Failure> {
+    let flag = if !flags.san.is_empty() {
+        "--san"
+    } else if !flags.k8s_service.is_empty() {
+        "--k8s-service"
+    } else {
+        return Ok(());
+    };
+    Err(Failure::new(
+        Kind::Input,
+        anyhow!(
+            "{flag} names the hosts of a server or client certificate, and a CA certificate \
+             has none; give it to `certgen server`, `certgen client` or `certgen all`"
+        ),
+    ))
 }
 
 /// The profile named by `--profile`, or an empty one.
@@ -387,11 +458,7 @@ fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<Path
     };
     let wanted = leaves_to_issue(plan, existing.as_ref(), now);
     if wanted.is_empty() && existing.is_some() {
-        report.line(format!(
-            "nothing to do: every file in {} is there and sound",
-            out.display()
-        ));
-        return Ok(Vec::new());
+        return keep_sound_set(plan, report);
     }
     // With --if-missing, a leaf is issued only when its files are missing or
     // unsound, so what is left of them is replaced.
@@ -399,6 +466,9 @@ fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<Path
     let targets = leaf_targets(plan, &wanted);
     refuse_existing(&paths_of(&targets), replace, &plan.command)?;
     refuse_folders(&[&ca_paths.serial])?;
+    if existing.is_none() {
+        refuse_orphan_serial(&ca_paths.serial, replace)?;
+    }
     let rules = match (&existing, &plan.new_ca) {
         (Some(ca), _) => NameRules::of_certificate(ca.cert_der()).or_fail(Kind::Input)?,
         (None, Some(new_ca)) => new_ca.spec.rules.clone(),
@@ -510,6 +580,53 @@ fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<Path
     Ok(written_paths(&outputs))
 }
 
+/// Ends an `--if-missing` run that finds every file sound: nothing is
+/// written, but a serial file that could not be read would stop the next
+/// issue, so it is refused now, and the temporary files of killed runs are
+/// removed, with the folder locked so that no live run is writing them.
+fn keep_sound_set(plan: &Plan, report: &Report) -> Result<Vec<PathBuf>, Failure> {
+    let serial = &plan.ca_paths.serial;
+    if files::occupied(serial) {
+        next_serial(serial)
+            .context(
+                "the CA's serial file is damaged; restore it, or write the highest serial issued \
+                 into it",
+            )
+            .or_fail(Kind::Input)?;
+    }
+    let ca_dir = parent_dir(&plan.ca_paths.cert);
+    let out = &plan.output.out;
+    let lock = files::lock_folder(&ca_dir).or_fail(Kind::Write)?;
+    files::remove_stale_temps(&ca_dir);
+    if out.as_path() != ca_dir {
+        files::remove_stale_temps(out);
+    }
+    drop(lock);
+    report.line(format!(
+        "nothing to do: every file in {} is there and sound",
+        out.display()
+    ));
+    Ok(Vec::new())
+}
+
+/// Refuses to start a new CA's numbering on a serial file that is already
+/// there: it belongs to a CA whose files are gone, and continuing it
+/// silently would hide that. With `--force` (or `--if-missing`) the new CA
+/// continues it, which never repeats a serial.
+fn refuse_orphan_serial(serial: &Path, replace: bool) -> Result<(), Failure> {
+    if replace || !files::occupied(serial) {
+        return Ok(());
+    }
+    Err(Failure::new(
+        Kind::Exists,
+        anyhow!(
+            "refusing to create a new CA beside the serial file {}, which an earlier CA left; \
+             move it away, or add --force to continue its numbering",
+            serial.display()
+        ),
+    ))
+}
+
 /// The leaves this run issues: all of them, or with `--if-missing` those
 /// whose files are missing or unsound under `ca` (all, when there is no CA).
 fn leaves_to_issue<'a>(
@@ -541,12 +658,24 @@ fn paths_of(targets: &[LeafPaths]) -> Vec<&Path> {
 }
 
 /// Whether a leaf's three files are there, its key belongs to its
-/// certificate, and the certificate is signed by `ca` and valid now.
+/// certificate and to its request, the request is validly signed, and the
+/// certificate is signed by `ca` and valid now: what `certgen verify` would
+/// find no problem with.
 fn leaf_is_sound(paths: &LeafPaths, ca: &Ca, now: OffsetDateTime) -> bool {
     let sound = || -> Option<bool> {
         let key_text = std::fs::read_to_string(&paths.key).ok()?;
         let key = crate::keys::parse_private_key(&key_text).ok()?;
-        std::fs::metadata(&paths.csr).ok()?;
+        let csr_der = match crate::decode::read_file(&paths.csr)
+            .ok()?
+            .into_iter()
+            .next()?
+        {
+            crate::decode::Object::Request(der) => der,
+            _ => return None,
+        };
+        let request = crate::facts::request(&csr_der).ok()?;
+        let request_matches = request.signature_valid
+            && request.public_key_bits == rcgen::PublicKeyData::der_bytes(&key);
         let cert_der = match crate::decode::read_file(&paths.cert)
             .ok()?
             .into_iter()
@@ -562,7 +691,7 @@ fn leaf_is_sound(paths: &LeafPaths, ca: &Ca, now: OffsetDateTime) -> bool {
         let signed = cert.verify_signature(Some(ca_cert.public_key())).is_ok();
         let valid = cert.validity().not_before.to_datetime() <= now
             && now <= cert.validity().not_after.to_datetime();
-        Some(key_matches && signed && valid)
+        Some(request_matches && key_matches && signed && valid)
     };
     sound().unwrap_or(false)
 }
@@ -742,7 +871,7 @@ fn refuse_existing(paths: &[&Path], force: bool, command: &str) -> Result<(), Fa
     Err(Failure::new(
         Kind::Exists,
         anyhow!(
-            "refusing to overwrite {}; run `{command} --force` to issue new ones",
+            "refusing to overwrite {}; add --force to `{command}` to issue new ones",
             join_paths(&present)
         ),
     ))

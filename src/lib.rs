@@ -23,6 +23,7 @@ pub mod issuing;
 pub mod keys;
 pub mod parallel;
 pub mod profile;
+pub mod quote;
 pub mod run;
 pub mod san;
 pub mod serial;

@@ -84,6 +84,7 @@ impl Profile {
             ou: check(&place, TOP, "ou", &raw.ou, name)?,
             cn: None,
             sans: None,
+            added_sans: Vec::new(),
             days: check(&place, TOP, "days", &raw.days, days)?,
             key_type: check(&place, TOP, "key_type", &raw.key_type, key_type)?,
         };
@@ -358,6 +359,7 @@ fn section_settings(place: &Place<'_>, section: &str, raw: &RawSection) -> Resul
         ou: check(place, section, "ou", &raw.ou, name)?,
         cn: check(place, section, "cn", &raw.cn, name)?,
         sans: sans(place, section, raw)?,
+        added_sans: Vec::new(),
         days: check(place, section, "days", &raw.days, days)?,
         key_type: check(place, section, "key_type", &raw.key_type, key_type)?,
     })

@@ -33,6 +33,9 @@ pub struct Settings {
     pub cn: Option<String>,
     /// subjectAltNames; `None` means "the default for the CN".
     pub sans: Option<Vec<San>>,
+    /// subjectAltNames added to whichever `sans` resolve to: the names of
+    /// `--k8s-service`. Only the command line gives them.
+    pub added_sans: Vec<San>,
     /// Validity in days.
     pub days: Option<u32>,
     /// Algorithm of a new key.
@@ -50,7 +53,12 @@ impl Settings {
             org: subject.org.clone(),
             ou: subject.ou.clone(),
             cn: flags.cn.clone(),
-            sans: flag_sans(flags),
+            sans: (!flags.san.is_empty()).then(|| flags.san.clone()),
+            added_sans: flags
+                .k8s_service
+                .iter()
+                .flat_map(|service| service_names(service, &flags.namespace))
+                .collect(),
             days: flags.days,
             key_type: flags.key_type,
         }
@@ -69,6 +77,7 @@ impl Settings {
             ou: pick(&self.ou, &lower.ou),
             cn: pick(&self.cn, &lower.cn),
             sans: pick(&self.sans, &lower.sans),
+            added_sans: [&self.added_sans[..], &lower.added_sans[..]].concat(),
             days: self.days.or(lower.days),
             key_type: self.key_type.or(lower.key_type),
         }
@@ -86,12 +95,19 @@ impl Settings {
         }
     }
 
-    /// The SANs: those given, or the defaults for the common name.
+    /// The SANs: those given, or the defaults for the common name, then the
+    /// added ones that are not among them yet.
     pub fn sans_for(&self, cn: &str) -> Result<Vec<San>> {
-        match &self.sans {
-            Some(sans) => Ok(sans.clone()),
-            None => San::defaults_for(cn),
+        let mut sans = match &self.sans {
+            Some(sans) => sans.clone(),
+            None => San::defaults_for(cn)?,
+        };
+        for san in &self.added_sans {
+            if !sans.contains(san) {
+                sans.push(san.clone());
+            }
         }
+        Ok(sans)
     }
 
     /// Validity in days, or [`DEFAULT_DAYS`].
@@ -103,15 +119,6 @@ impl Settings {
     pub fn key_type(&self) -> KeyType {
         self.key_type.unwrap_or_default()
     }
-}
-
-/// The SANs of `--san` and `--k8s-service`, or `None` when neither is given.
-fn flag_sans(flags: &CertFlags) -> Option<Vec<San>> {
-    let mut sans = flags.san.clone();
-    for service in &flags.k8s_service {
-        sans.extend(service_names(service, &flags.namespace));
-    }
-    (!sans.is_empty()).then_some(sans)
 }
 
 /// The four names a Service is reached by inside a cluster: `NAME` from
@@ -145,6 +152,41 @@ mod tests {
                 "DNS:my-release-milvus.db",
                 "DNS:my-release-milvus.db.svc",
                 "DNS:my-release-milvus.db.svc.cluster.local",
+            ]
+        );
+    }
+
+    #[test]
+    fn service_names_are_added_to_the_sans_from_any_level() {
+        let service = |name| Settings {
+            added_sans: service_names(name, "db"),
+            ..Settings::default()
+        };
+        let names = |settings: &Settings, cn| -> Vec<String> {
+            let sans = settings.sans_for(cn).unwrap();
+            sans.iter().map(San::to_string).collect()
+        };
+        // Over the CN's defaults, keeping them.
+        let defaults = names(&service("svc"), "localhost");
+        assert_eq!(&defaults[..3], ["DNS:localhost", "IP:127.0.0.1", "IP:::1"]);
+        assert_eq!(defaults.len(), 7);
+        // Over SANs a lower level gives, keeping them, and without repeating
+        // a name already there.
+        let section = Settings {
+            sans: Some(vec![
+                San::Dns("svc.db".into()),
+                San::Dns("a.example".into()),
+            ]),
+            ..Settings::default()
+        };
+        assert_eq!(
+            names(&service("svc").or(&section), "ignored"),
+            [
+                "DNS:svc.db",
+                "DNS:a.example",
+                "DNS:svc",
+                "DNS:svc.db.svc",
+                "DNS:svc.db.svc.cluster.local",
             ]
         );
     }
