@@ -4,10 +4,13 @@
 //! nothing here judges them.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::error::X509Error;
+use x509_parser::nom;
 use x509_parser::prelude::{parse_x509_certificate, FromDer};
 
 use crate::serial::Serial;
@@ -75,18 +78,41 @@ pub struct FileObjects {
     pub objects: Vec<Object>,
 }
 
+/// A file of a folder that has the name or the content of a TLS file, but
+/// could not be read or decoded: a truncated `server.pem`, an empty
+/// `ca.key`. Reported, never silently skipped.
+#[derive(Debug, serde::Serialize)]
+pub struct Unreadable {
+    /// The file.
+    pub path: PathBuf,
+    /// Why, on one line.
+    pub error: String,
+}
+
+/// What a set of paths holds.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// The files that decoded, in the order of the paths given.
+    pub files: Vec<FileObjects>,
+    /// Files in the folders given that look like TLS files but did not decode.
+    pub unreadable: Vec<Unreadable>,
+}
+
 /// Reads every path: a file must decode; a folder contributes each of its
-/// files (not subfolders) that decodes, in name order, and skips the rest.
-pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<FileObjects>> {
-    let mut found = Vec::new();
+/// files (not subfolders) that decodes, in name order, and reports those that
+/// look like TLS files but do not decode; any other file is skipped.
+pub fn read_paths(paths: &[PathBuf]) -> Result<Decoded> {
+    let mut found = Decoded::default();
     for path in paths {
         let meta =
             fs::metadata(path).with_context(|| format!("failed to read {}", path.display()))?;
         if meta.is_dir() {
-            found.extend(read_folder(path)?);
+            let folder = read_folder(path)?;
+            found.files.extend(folder.files);
+            found.unreadable.extend(folder.unreadable);
         } else {
             let objects = read_file(path)?;
-            found.push(FileObjects {
+            found.files.push(FileObjects {
                 path: path.clone(),
                 objects,
             });
@@ -95,15 +121,37 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<FileObjects>> {
     Ok(found)
 }
 
-/// The decodable files of one folder, in name order.
-pub fn read_folder(dir: &Path) -> Result<Vec<FileObjects>> {
-    Ok(list_files(dir)?
-        .into_iter()
-        .filter_map(|path| {
-            let objects = read_file(&path).ok()?;
-            Some(FileObjects { path, objects })
-        })
-        .collect())
+/// The files of one folder, in name order: those that decode, and those
+/// that look like TLS files but do not.
+pub fn read_folder(dir: &Path) -> Result<Decoded> {
+    let mut found = Decoded::default();
+    for path in list_files(dir)? {
+        let bytes = read_bytes(&path);
+        let decoded = bytes
+            .as_ref()
+            .map_err(|e| anyhow!("{e:#}"))
+            .and_then(|bytes| decode(bytes).with_context(|| path.display().to_string()));
+        match decoded {
+            Ok(objects) => found.files.push(FileObjects { path, objects }),
+            Err(error) => {
+                let has_pem = bytes.as_ref().is_ok_and(|b| contains(b, b"-----BEGIN "));
+                if has_pem || has_tls_extension(&path) {
+                    let error = format!("{error:#}");
+                    found.unreadable.push(Unreadable { path, error });
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Whether a file's name says it is a TLS file, as the names certgen,
+/// openssl and the usual tools give them do.
+fn has_tls_extension(path: &Path) -> bool {
+    const EXTENSIONS: [&str; 9] = ["pem", "crt", "cer", "der", "key", "csr", "req", "srl", "p8"];
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
 /// The regular files of one folder (not its subfolders), in name order.
@@ -130,17 +178,47 @@ pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Reads one file, naming it in any error.
 pub fn read_file(path: &Path) -> Result<Vec<Object>> {
-    let size = fs::metadata(path)
-        .with_context(|| format!("failed to read {}", path.display()))?
-        .len();
-    if size > MAX_FILE_BYTES {
-        bail!(
-            "{}: the file is {size} bytes, more than any TLS file; not read",
-            path.display()
-        );
-    }
-    let bytes = fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+    let bytes = read_bytes(path)?;
     decode(&bytes).with_context(|| path.display().to_string())
+}
+
+/// The bytes of a regular file of at most [`MAX_FILE_BYTES`].
+///
+/// The size is checked on the open file and the read is bounded too, since
+/// a size can lie: `/dev/zero` and `/proc` files say 0. Pipes and devices
+/// are refused outright, as reading one may never end.
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let failed = || format!("failed to read {}", path.display());
+    let not_regular = || anyhow!("{}: not a regular file; not read", path.display());
+    // Looked at before opening, as opening a pipe waits for a writer.
+    if !fs::metadata(path).with_context(failed)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = fs::File::open(path).with_context(failed)?;
+    let meta = file.metadata().with_context(failed)?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    // `size` is what is known of the length: the file's own for a file
+    // that says it is too big, a bound for one that said less and read more.
+    let too_big = |size: String| {
+        anyhow!(
+            "{}: the file is {size}, more than the {} MiB of any TLS file; not read",
+            path.display(),
+            MAX_FILE_BYTES / (1024 * 1024)
+        )
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(format!("{} bytes", meta.len())));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(failed)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big("larger than it said".to_owned()));
+    }
+    Ok(bytes)
 }
 
 /// Decodes a file's bytes: PEM blocks, a serial file, or a single DER object.
@@ -181,6 +259,9 @@ fn decode_pem(bytes: &[u8]) -> Result<Vec<Object>> {
 fn from_pem_block(block: pem::Pem) -> Result<Object> {
     let label = block.tag().to_owned();
     let der = block.into_contents();
+    if der.is_empty() {
+        bail!("the {label} block is empty");
+    }
     let object = match label.as_str() {
         // "TRUSTED CERTIFICATE" is openssl's certificate plus trust settings;
         // the certificate comes first and parses alone.
@@ -188,22 +269,28 @@ fn from_pem_block(block: pem::Pem) -> Result<Object> {
             Object::Certificate(certificate_alone(&der)?)
         }
         "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
-            X509CertificationRequest::from_der(&der)
-                .map_err(|e| anyhow!("the certificate request could not be parsed: {e}"))?;
+            X509CertificationRequest::from_der(&der).map_err(|e| {
+                anyhow!(
+                    "the certificate request could not be parsed: {}",
+                    parse_problem("a certificate request", &e)
+                )
+            })?;
             Object::Request(der)
         }
-        "PRIVATE KEY" => Object::PrivateKey {
-            der,
-            format: KeyFormat::Pkcs8,
-        },
-        "RSA PRIVATE KEY" => Object::PrivateKey {
-            der,
-            format: KeyFormat::Pkcs1,
-        },
-        "EC PRIVATE KEY" => Object::PrivateKey {
-            der,
-            format: KeyFormat::Sec1,
-        },
+        "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => {
+            // The label names the encoding; the content must at least be
+            // shaped like a private key, so that a certificate pasted under
+            // a key's label is called what it is.
+            if key_format(&der).is_none() {
+                bail!("the {label} block does not hold a private key");
+            }
+            let format = match label.as_str() {
+                "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
+                "EC PRIVATE KEY" => KeyFormat::Sec1,
+                _ => KeyFormat::Pkcs8,
+            };
+            Object::PrivateKey { der, format }
+        }
         "ENCRYPTED PRIVATE KEY" => Object::EncryptedKey,
         _ => Object::Other { label },
     };
@@ -214,8 +301,12 @@ fn from_pem_block(block: pem::Pem) -> Result<Object> {
 /// follow it (openssl's trust settings in a `TRUSTED CERTIFICATE`), so
 /// that fingerprints are those of the certificate alone.
 fn certificate_alone(bytes: &[u8]) -> Result<Vec<u8>> {
-    let (rest, _) = parse_x509_certificate(bytes)
-        .map_err(|e| anyhow!("the certificate could not be parsed: {e}"))?;
+    let (rest, _) = parse_x509_certificate(bytes).map_err(|e| {
+        anyhow!(
+            "the certificate could not be parsed: {}",
+            parse_problem("a certificate", &e)
+        )
+    })?;
     Ok(bytes[..bytes.len() - rest.len()].to_vec())
 }
 
@@ -228,17 +319,37 @@ fn decode_der(bytes: &[u8]) -> Result<Object> {
     if X509CertificationRequest::from_der(bytes).is_ok() {
         return Ok(Object::Request(bytes.to_vec()));
     }
-    use rustls::pki_types::PrivateKeyDer;
-    let format = match PrivateKeyDer::try_from(bytes) {
-        Ok(PrivateKeyDer::Pkcs8(_)) => KeyFormat::Pkcs8,
-        Ok(PrivateKeyDer::Pkcs1(_)) => KeyFormat::Pkcs1,
-        Ok(PrivateKeyDer::Sec1(_)) => KeyFormat::Sec1,
-        _ => bail!("not a certificate, request, private key or serial file (PEM or DER)"),
+    let Some(format) = key_format(bytes) else {
+        bail!("not a certificate, request, private key or serial file (PEM or DER)");
     };
     Ok(Object::PrivateKey {
         der: bytes.to_vec(),
         format,
     })
+}
+
+/// The encoding a private key's DER is shaped like, told from its first
+/// fields (as rustls tells them); `None` when it is not shaped like a key.
+fn key_format(der: &[u8]) -> Option<KeyFormat> {
+    use rustls::pki_types::PrivateKeyDer;
+    match PrivateKeyDer::try_from(der) {
+        Ok(PrivateKeyDer::Pkcs8(_)) => Some(KeyFormat::Pkcs8),
+        Ok(PrivateKeyDer::Pkcs1(_)) => Some(KeyFormat::Pkcs1),
+        Ok(PrivateKeyDer::Sec1(_)) => Some(KeyFormat::Sec1),
+        _ => None,
+    }
+}
+
+/// Why x509-parser refused `what` ("a certificate"), in words: its DER
+/// errors print as Rust debug output (`Der(UnexpectedTag { .. })`).
+pub fn parse_problem(what: &str, error: &nom::Err<X509Error>) -> String {
+    match error {
+        nom::Err::Incomplete(_) => "the data ends too early".to_owned(),
+        nom::Err::Error(X509Error::Der(_)) | nom::Err::Failure(X509Error::Der(_)) => {
+            format!("the content is not {what} in DER")
+        }
+        nom::Err::Error(other) | nom::Err::Failure(other) => other.to_string(),
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -18,7 +18,7 @@ use x509_parser::prelude::{parse_x509_certificate, FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::{SubjectPublicKeyInfo, X509Name};
 
-use crate::decode::KeyFormat;
+use crate::decode::{parse_problem, KeyFormat};
 use crate::serial::Serial;
 
 /// The public key of a certificate, request or private key.
@@ -166,8 +166,12 @@ pub struct KeyFacts {
 
 /// Reads the facts of a DER certificate.
 pub fn certificate(der: &[u8], now: OffsetDateTime) -> Result<CertFacts> {
-    let (_, cert) = parse_x509_certificate(der)
-        .map_err(|e| anyhow!("the certificate could not be parsed: {e}"))?;
+    let (_, cert) = parse_x509_certificate(der).map_err(|e| {
+        anyhow!(
+            "the certificate could not be parsed: {}",
+            parse_problem("a certificate", &e)
+        )
+    })?;
     let not_before = cert.validity().not_before.to_datetime();
     let not_after = cert.validity().not_after.to_datetime();
     let common_name = cert
@@ -210,8 +214,12 @@ pub fn certificate(der: &[u8], now: OffsetDateTime) -> Result<CertFacts> {
 
 /// Reads the facts of a DER certificate request.
 pub fn request(der: &[u8]) -> Result<RequestFacts> {
-    let (_, csr) = X509CertificationRequest::from_der(der)
-        .map_err(|e| anyhow!("the certificate request could not be parsed: {e}"))?;
+    let (_, csr) = X509CertificationRequest::from_der(der).map_err(|e| {
+        anyhow!(
+            "the certificate request could not be parsed: {}",
+            parse_problem("a certificate request", &e)
+        )
+    })?;
     let info = &csr.certification_request_info;
     let sans = csr
         .requested_extensions()

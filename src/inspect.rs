@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::decode::{self, FileObjects, Object};
+use crate::decode::{self, FileObjects, Object, Unreadable};
 use crate::facts::{self, CertFacts, KeyFacts, RequestFacts};
 
 /// The version of the JSON layout; raised on any incompatible change.
@@ -61,16 +61,31 @@ pub struct Document<'a> {
     pub schema: u32,
     /// Every object, in the order of the paths given.
     pub objects: &'a [Entry],
+    /// Files of the folders given that look like TLS files but could not be
+    /// read; empty when every one could.
+    pub unreadable: &'a [Unreadable],
+}
+
+/// What `inspect` found.
+#[derive(Debug, Default)]
+pub struct Inspection {
+    /// Every object, in the order of the paths given.
+    pub entries: Vec<Entry>,
+    /// Files in the folders given that look like TLS files but do not decode.
+    pub unreadable: Vec<Unreadable>,
 }
 
 /// Decodes every path (files, and the files of folders) into entries, and
 /// finds for each private key the certificates and requests that hold its
 /// public key, among those given and those beside the key.
-pub fn inspect(paths: &[PathBuf], now: OffsetDateTime) -> Result<Vec<Entry>> {
-    let files = decode::read_paths(paths)?;
-    let mut entries = entries_of(&files, now)?;
+pub fn inspect(paths: &[PathBuf], now: OffsetDateTime) -> Result<Inspection> {
+    let decoded = decode::read_paths(paths)?;
+    let mut entries = entries_of(&decoded.files, now)?;
     match_keys(&mut entries, now);
-    Ok(entries)
+    Ok(Inspection {
+        entries,
+        unreadable: decoded.unreadable,
+    })
 }
 
 /// The entries of decoded files.
@@ -115,9 +130,9 @@ fn match_keys(entries: &mut [Entry], now: OffsetDateTime) {
         .map(|e| parent(Path::new(&e.path)))
         .collect();
     for dir in key_dirs {
-        if let Ok(files) = decode::read_folder(&dir) {
+        if let Ok(folder) = decode::read_folder(&dir) {
             // A neighbour that fails to parse is not a match; skip it.
-            neighbours.extend(entries_of(&files, now).unwrap_or_default());
+            neighbours.extend(entries_of(&folder.files, now).unwrap_or_default());
         }
     }
     // The same file may be both given and found beside a key, spelled
@@ -173,11 +188,12 @@ fn file_mode(_: &Path) -> Option<String> {
     None
 }
 
-/// Writes the entries as JSON, one document.
-pub fn render_json(entries: &[Entry], out: &mut dyn Write) -> io::Result<()> {
+/// Writes what was found as JSON, one document.
+pub fn render_json(found: &Inspection, out: &mut dyn Write) -> io::Result<()> {
     let document = Document {
         schema: SCHEMA_VERSION,
-        objects: entries,
+        objects: &found.entries,
+        unreadable: &found.unreadable,
     };
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)

@@ -117,15 +117,30 @@ fn run_verify(
 }
 
 /// Prints the facts of `paths` on stdout, as JSON or as text.
+///
+/// Files of a folder that look like TLS files but cannot be read fail the
+/// run (exit 2), after the facts of the others are printed.
 fn print_facts(paths: &[PathBuf], json: bool, now: OffsetDateTime) -> Result<(), Failure> {
-    let entries = inspect::inspect(paths, now).or_fail(Kind::Input)?;
+    let found = inspect::inspect(paths, now).or_fail(Kind::Input)?;
     let mut stdout = std::io::stdout().lock();
     let written = if json {
-        inspect::render_json(&entries, &mut stdout)
+        inspect::render_json(&found, &mut stdout)
     } else {
-        inspect::render_text(&entries, &mut stdout)
+        inspect::render_text(&found.entries, &mut stdout)
     };
-    ignore_broken_pipe(written)
+    ignore_broken_pipe(written)?;
+    if found.unreadable.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<&str> = found.unreadable.iter().map(|u| u.error.as_str()).collect();
+    Err(Failure::new(
+        Kind::Input,
+        anyhow::anyhow!(
+            "{} of the files could not be read: {}",
+            reasons.len(),
+            reasons.join("; ")
+        ),
+    ))
 }
 
 /// Prints text on stdout as it is.

@@ -736,6 +736,104 @@ fn a_folder_stands_for_every_tls_file_in_it() {
     assert_eq!(paths, expected);
 }
 
+/// A file of a folder that is named or shaped like a TLS file but does not
+/// decode is reported, not skipped: the facts of the others are printed, the
+/// run exits 2, and the error and the JSON name the broken file.
+#[test]
+fn a_folder_reports_the_tls_files_it_cannot_read() {
+    let env = Env::new();
+    env.certgen(&["all", "--key-type", "ecdsa-p256", "--out", "set", "-q"])
+        .success();
+    let cert = fs::read_to_string(env.join("set/server.pem")).unwrap();
+    fs::write(env.join("set/server.pem"), &cert[..cert.len() / 2]).unwrap();
+    fs::write(env.join("set/client.key"), "").unwrap();
+    fs::write(env.join("set/notes.txt"), "not a TLS file\n").unwrap();
+
+    let run = env.certgen(&["inspect", "--json", "set"]).failure(2);
+    let document: Value = serde_json::from_str(&run.stdout())
+        .unwrap_or_else(|e| panic!("no JSON: {e}\n{}", run.describe()));
+    let paths: Vec<String> = document["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| text(o, "path"))
+        .collect();
+    let expected: Vec<String> = NINE_FILES
+        .iter()
+        .filter(|f| !["server.pem", "client.key"].contains(f))
+        .map(|f| format!("set/{f}"))
+        .collect();
+    assert_eq!(paths, expected, "{}", run.describe());
+    let unreadable = document["unreadable"].as_array().unwrap();
+    let reported: Vec<(String, String)> = unreadable
+        .iter()
+        .map(|u| (text(u, "path"), text(u, "error")))
+        .collect();
+    assert_eq!(reported.len(), 2, "{reported:?}");
+    assert_eq!(reported[0].0, "set/client.key");
+    assert!(reported[0].1.contains("empty"), "{reported:?}");
+    assert_eq!(reported[1].0, "set/server.pem");
+    assert!(reported[1].1.contains("truncated"), "{reported:?}");
+
+    let stderr = run.stderr();
+    assert_eq!(stderr.lines().count(), 1, "{}", run.describe());
+    assert!(stderr.starts_with("error: 2 of the files could not be read"));
+    assert!(stderr.contains("set/server.pem") && stderr.contains("set/client.key"));
+
+    // As text too: the readable files are shown, the broken ones named.
+    let run = env.certgen(&["inspect", "set"]).failure(2);
+    assert!(
+        run.stdout().contains("set/ca.pem: CA certificate"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        !run.stdout().contains("set/server.pem:"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr().contains("set/server.pem"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// A named pipe or a device is refused at once: reading one may wait for a
+/// writer or never end.
+#[test]
+fn refuses_pipes_and_devices_without_reading_them() {
+    let env = Env::new();
+    let made = std::process::Command::new("mkfifo")
+        .arg(env.join("pipe.pem"))
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certgen"))
+        .args(["inspect", "pipe.pem", "/dev/zero"])
+        .current_dir(env.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A certgen that opened the pipe would wait for ever; give it ten seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("certgen inspect waited on a named pipe");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let run = Run {
+        command: "certgen inspect pipe.pem /dev/zero".to_owned(),
+        output: child.wait_with_output().unwrap(),
+    }
+    .failure(2);
+    assert_one_line_error(&run, &["pipe.pem", "not a regular file"]);
+    assert_rejected(&env, "/dev/zero", "not a regular file");
+}
+
 /// Each detail line is `  LABEL VALUE`, the labels padded to one width so
 /// that the values start in one column; neither the text nor the JSON shows
 /// any part of a key.
@@ -866,13 +964,31 @@ fn judges_a_block_by_its_label() {
     );
 
     relabel("server.pem", "cert-as-key.pem", "PRIVATE KEY");
-    let key = inspect_one(&env, "cert-as-key.pem");
-    assert_eq!(text(&key, "kind"), "private_key");
-    assert!(key["public_key"].is_null(), "{key:#}");
-    assert!(
-        text(&key, "problem").contains("could not be loaded"),
-        "{key:#}"
+    let run = env.certgen(&["inspect", "cert-as-key.pem"]).failure(2);
+    assert_one_line_error(
+        &run,
+        &[
+            "cert-as-key.pem",
+            "PEM block 1",
+            "the PRIVATE KEY block does not hold a private key",
+        ],
     );
+}
+
+/// A block with a label and nothing inside is refused as empty, not read as
+/// a zero-length object.
+#[test]
+fn rejects_an_empty_pem_block() {
+    let env = Env::new();
+    for label in ["CERTIFICATE", "PRIVATE KEY", "CERTIFICATE REQUEST"] {
+        let name = format!("empty-{}.pem", label.replace(' ', "-").to_lowercase());
+        fs::write(
+            env.join(&name),
+            format!("-----BEGIN {label}-----\n-----END {label}-----\n"),
+        )
+        .unwrap();
+        assert_rejected(&env, &name, &format!("the {label} block is empty"));
+    }
 }
 
 /// Panics unless `run` printed nothing on stdout and one line on stderr,

@@ -539,6 +539,7 @@ fn json_lists_every_written_file_with_mode_kind_serial_and_fingerprint() {
     ]);
     let doc: serde_json::Value = serde_json::from_str(&run.success().stdout()).expect("JSON");
     assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["unreadable"], serde_json::json!([]));
     let objects = doc["objects"].as_array().expect("objects");
     let listed: Vec<(String, String, String)> = objects
         .iter()
