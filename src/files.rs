@@ -195,6 +195,35 @@ pub fn finish_move(temp: &Path, target: &Path) -> Result<()> {
     sync_dir(&parent_dir(target))
 }
 
+/// Moves a stale temporary file over its target: the last step of a
+/// `ca --force` that was killed before it. The caller holds the folder's
+/// lock, has checked the content, and has kept the target aside.
+pub fn finish_replace(temp: &Path, target: &Path) -> Result<()> {
+    fs::rename(temp, target)
+        .with_context(|| format!("failed to move {} into place", target.display()))?;
+    sync_dir(&parent_dir(target))
+}
+
+/// Whether a file beside `path`, named as [`keep_aside`] names its copies,
+/// holds exactly the bytes of `path`.
+pub fn has_kept_copy(path: &Path) -> bool {
+    let Ok(contents) = fs::read(path) else {
+        return false;
+    };
+    let prefix = format!(
+        "{}.replaced-",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let Ok(entries) = fs::read_dir(parent_dir(path)) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        entry.file_name().to_string_lossy().starts_with(&prefix)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && fs::read(entry.path()).is_ok_and(|kept| kept == contents)
+    })
+}
+
 /// The target's name and the process id in a temporary file name
 /// `.NAME.certgen-PID-N.tmp`.
 fn temp_parts(name: &str) -> Option<(&str, u32)> {

@@ -271,7 +271,7 @@ pub fn ca(args: &CaArgs, now: OffsetDateTime, report: &Report) -> Result<Vec<Pat
     refuse_folders(&[&paths.key, &paths.cert])?;
     let profile = load_profile(&args.cert)?;
     let new_ca = plan_ca(&Settings::from_flags(&args.cert), &profile, now)?;
-    finish_interrupted_ca(&paths)?;
+    finish_interrupted_ca(&paths, now)?;
     if let CaState::Sound(subject) = judge_ca(&paths, &args.output, now)? {
         report_sound_ca(report, out, &subject);
         return Ok(Vec::new());
@@ -451,7 +451,7 @@ fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<Path
     let if_missing = plan.output.if_missing;
 
     // A first look, to refuse early and to know which keys to make.
-    finish_interrupted_ca(ca_paths)?;
+    finish_interrupted_ca(ca_paths, now)?;
     let existing = match &plan.new_ca {
         None => Some(load_existing_ca(ca_paths, out, now)?),
         Some(_) => load_ca_if_present(ca_paths, now)?,
@@ -730,38 +730,60 @@ fn load_ca_if_present(paths: &CaPaths, now: OffsetDateTime) -> Result<Option<Ca>
     }
 }
 
-/// Completes the creation of a CA that a killed run left halfway.
+/// Completes the creation or replacement of a CA that a killed run left
+/// halfway.
 ///
-/// A new CA's key and certificate are moved into place one after the other.
-/// A run killed between the two leaves one file in place and the other,
-/// complete and flushed, in a temporary file whose process is gone; every
-/// later run would then refuse the half CA. Such a file is moved into place
-/// only if it pairs with the one in place, so a key is never matched with
-/// another CA's certificate, and nothing is ever replaced.
-fn finish_interrupted_ca(paths: &CaPaths) -> Result<(), Failure> {
-    let half = |paths: &CaPaths| match (files::occupied(&paths.key), files::occupied(&paths.cert)) {
-        (true, false) => Some(paths.cert.clone()),
-        (false, true) => Some(paths.key.clone()),
-        _ => None,
-    };
-    match half(paths) {
-        Some(missing) if !files::stale_temps_of(&missing).is_empty() => {}
+/// A new CA's key and certificate are moved into place one after the other,
+/// the key first. A run killed between the two leaves one file in place and
+/// the other, complete and flushed, in a temporary file whose process is
+/// gone: beside nothing when the CA was being created, or, under
+/// `ca --force`, the new key beside the old certificate (the old pair was
+/// kept aside before anything moved). Every later run would refuse such a
+/// CA. The temporary file is moved into place only if it pairs with the file
+/// in place, so a key is never matched with another CA's certificate; an
+/// old certificate it replaces is kept aside first unless a copy of it is
+/// already there.
+fn finish_interrupted_ca(paths: &CaPaths, now: OffsetDateTime) -> Result<(), Failure> {
+    // The file to complete: the missing one, or the certificate beside a
+    // key it does not pair with. The second look loads the pair, so it is
+    // taken only where a killed run left a temporary certificate.
+    let unfinished =
+        |paths: &CaPaths| match (files::occupied(&paths.key), files::occupied(&paths.cert)) {
+            (true, false) => Some(paths.cert.clone()),
+            (false, true) => Some(paths.key.clone()),
+            (true, true)
+                if !files::stale_temps_of(&paths.cert).is_empty()
+                    && Ca::load(&paths.cert, &paths.key).is_err() =>
+            {
+                Some(paths.cert.clone())
+            }
+            _ => None,
+        };
+    match unfinished(paths) {
+        Some(target) if !files::stale_temps_of(&target).is_empty() => {}
         _ => return Ok(()),
     }
     let _lock = files::lock_folder(&parent_dir(&paths.cert)).or_fail(Kind::Write)?;
     // Looked at again under the lock: another run may have finished it.
-    let Some(missing) = half(paths) else {
+    let Some(target) = unfinished(paths) else {
         return Ok(());
     };
-    for temp in files::stale_temps_of(&missing) {
-        let (cert, key) = if missing == paths.cert {
+    for temp in files::stale_temps_of(&target) {
+        let (cert, key) = if target == paths.cert {
             (&temp, &paths.key)
         } else {
             (&paths.cert, &temp)
         };
-        if Ca::load(cert, key).is_ok() {
-            return files::finish_move(&temp, &missing).or_fail(Kind::Write);
+        if Ca::load(cert, key).is_err() {
+            continue;
         }
+        if !files::occupied(&target) {
+            return files::finish_move(&temp, &target).or_fail(Kind::Write);
+        }
+        if !files::has_kept_copy(&target) {
+            files::keep_aside(&target, &file_stamp(now)).or_fail(Kind::Write)?;
+        }
+        return files::finish_replace(&temp, &target).or_fail(Kind::Write);
     }
     Ok(())
 }

@@ -546,6 +546,52 @@ fn a_ca_left_half_made_by_a_killed_run_is_completed_by_the_next_run() {
     }
 }
 
+/// `ca --force` keeps the old pair aside, then moves the new key and the new
+/// certificate into place. A kill between those two moves leaves the new
+/// key beside the old certificate, a pair every later run would refuse. The
+/// next run finishes the move; the old certificate is kept aside, by the
+/// killed run or, when that copy is gone, by the run that finishes.
+#[test]
+fn a_ca_replacement_cut_between_its_two_moves_is_completed_by_the_next_run() {
+    for copy_survived in [true, false] {
+        let env = Env::new();
+        issue(&env, &["ca", "--out", "set"]).success();
+        issue(&env, &["ca", "--out", "made"]).success();
+        let old_cert = fs::read(env.join("set/ca.pem")).unwrap();
+        let old_key = fs::read(env.join("set/ca.key")).unwrap();
+        // What the killed `ca --force` had done: the old pair kept aside,
+        // the new key in place, the new certificate still in its temporary.
+        fs::write(env.join("set/ca.key.replaced-20261204T000000Z"), &old_key).unwrap();
+        if copy_survived {
+            fs::write(env.join("set/ca.pem.replaced-20261204T000000Z"), &old_cert).unwrap();
+        }
+        fs::copy(env.join("made/ca.key"), env.join("set/ca.key")).unwrap();
+        fs::copy(
+            env.join("made/ca.pem"),
+            env.join("set/.ca.pem.certgen-4000000000-0.tmp"),
+        )
+        .unwrap();
+
+        issue(&env, &["all", "--out", "set"]).success();
+
+        for name in ["ca.key", "ca.pem"] {
+            assert_eq!(
+                fs::read(env.join("set").join(name)).unwrap(),
+                fs::read(env.join("made").join(name)).unwrap(),
+                "{name} (copy survived: {copy_survived})"
+            );
+        }
+        let kept: Vec<String> = names(&env.join("set"))
+            .into_iter()
+            .filter(|n| n.starts_with("ca.pem.replaced-"))
+            .collect();
+        assert_eq!(kept.len(), 1, "{kept:?} (copy survived: {copy_survived})");
+        assert_eq!(fs::read(env.join("set").join(&kept[0])).unwrap(), old_cert);
+        assert_eq!(temporaries(&env.join("set")), Vec::<String>::new());
+        env.certgen(&["verify", "set", "-q"]).success();
+    }
+}
+
 /// A leftover temporary file that does not pair with the CA file in place
 /// is not used: the run refuses the half CA, as without it.
 #[test]
