@@ -9,7 +9,7 @@
 //! output must never show (key material), and the files it must refuse with
 //! exit code 2 and a one-line error naming the file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::net::IpAddr;
 
@@ -1172,4 +1172,112 @@ CN = directory name
         "{}",
         run.describe()
     );
+}
+
+/// The README's field table of `inspect --json`, read as kind -> fields: a
+/// row names its fields in backquotes and the kinds they appear in (or
+/// "every object"). The `unreadable` row describes the document, not an
+/// object, and is left out.
+fn documented_fields() -> BTreeMap<String, BTreeSet<String>> {
+    const KINDS: [&str; 6] = [
+        "certificate",
+        "certificate_request",
+        "private_key",
+        "encrypted_private_key",
+        "serial_file",
+        "unsupported",
+    ];
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = readme
+        .split("| field | in | meaning |")
+        .nth(1)
+        .expect("the README has the inspect field table");
+    let mut fields: BTreeMap<String, BTreeSet<String>> = KINDS
+        .iter()
+        .map(|k| (k.to_string(), BTreeSet::new()))
+        .collect();
+    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let names: Vec<String> = cells[0]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect();
+        if names == ["unreadable"] {
+            continue;
+        }
+        let kinds: Vec<&str> = if cells[1] == "every object" {
+            KINDS.to_vec()
+        } else {
+            cells[1].split(", ").collect()
+        };
+        for kind in kinds {
+            let set = fields
+                .get_mut(kind)
+                .unwrap_or_else(|| panic!("unknown kind {kind:?} in README row {row}"));
+            set.extend(names.iter().cloned());
+        }
+    }
+    fields
+}
+
+fn keys_of(value: &Value) -> BTreeSet<String> {
+    value.as_object().unwrap().keys().cloned().collect()
+}
+
+/// Every kind of object `inspect --json` reports carries exactly the
+/// fields the README documents for it, and the README's example is a
+/// certificate as inspect prints one.
+#[test]
+fn json_output_has_exactly_the_documented_fields() {
+    let documented = documented_fields();
+    let env = Env::new();
+    env.certgen(&["all", "--key-type", "ecdsa-p256", "--out", "set", "-q"])
+        .success();
+    env.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-aes256",
+        "-pass",
+        "pass:secret",
+        "-out",
+        "set/locked.key",
+    ])
+    .success();
+    env.openssl(&[
+        "pkey",
+        "-in",
+        "set/ca.key",
+        "-pubout",
+        "-out",
+        "set/public.pem",
+    ])
+    .success();
+
+    let run = env.certgen(&["inspect", "--json", "set"]).success();
+    let doc: Value = serde_json::from_str(&run.stdout()).unwrap();
+    let top: BTreeSet<String> = ["objects", "schema", "unreadable"].map(String::from).into();
+    assert_eq!(keys_of(&doc), top);
+    let mut seen = BTreeSet::new();
+    for object in doc["objects"].as_array().unwrap() {
+        let kind = text(object, "kind");
+        assert_eq!(keys_of(object), documented[&kind], "{kind}: {object:#}");
+        seen.insert(kind);
+    }
+    let every_kind: BTreeSet<String> = documented.keys().cloned().collect();
+    assert_eq!(seen, every_kind, "the test set should hold every kind");
+
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example = readme
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has a JSON example");
+    let example: Value = serde_json::from_str(example).expect("the README's example parses");
+    assert_eq!(keys_of(&example), top);
+    assert_eq!(keys_of(&example["objects"][0]), documented["certificate"]);
 }
