@@ -32,11 +32,9 @@ impl IpRange {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| anyhow!("{text:?} has a prefix length over {max}"))?,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+                anyhow!("{text:?}: the prefix length must be a whole number from 0 to {max}")
+            })?,
         };
         Ok(IpRange { addr, prefix })
     }

@@ -934,8 +934,9 @@ fn if_missing_and_force_together_are_a_usage_error() {
 
 // 5. Bad input
 
-/// Malformed values for every issuing flag, each with the text that must
-/// appear in stderr (the flag, or for --profile the file).
+/// Malformed values for the flags of every command, each with the text that
+/// must appear in stderr (the flag, or for --profile the file). The
+/// commands that read a set read the one in `set`.
 const BAD_FLAGS: &[(&[&str], &str)] = &[
     (&["all", "--country", "CHN"], "--country"),
     (&["all", "--country", "C"], "--country"),
@@ -999,6 +1000,63 @@ const BAD_FLAGS: &[(&[&str], &str)] = &[
     ),
     (&["server", "--profile", "."], "the profile ."),
     (&["all", "--profile", "bad.toml"], "bad.toml:1:8: \"days\""),
+    (&["leaf", "db"], "--profile"),
+    (
+        &["leaf", "db", "--profile", "nope.toml"],
+        "the profile nope.toml",
+    ),
+    (&["inspect", "nowhere.pem"], "nowhere.pem"),
+    (
+        &["verify", "set", "--expires-within", "3x"],
+        "--expires-within",
+    ),
+    (
+        &["verify", "set", "--expires-within", "0d"],
+        "--expires-within",
+    ),
+    (&["verify", "nowhere"], "nowhere"),
+    (&["config", "nginx", "--dir", "set"], "<TARGET>"),
+    (
+        &["config", "milvus", "--dir", "set", "--mode", "3"],
+        "--mode",
+    ),
+    (
+        &[
+            "config",
+            "milvus",
+            "--dir",
+            "set",
+            "--mount",
+            "relative/path",
+        ],
+        "--mount",
+    ),
+    (
+        &[
+            "config",
+            "pymilvus",
+            "--dir",
+            "set",
+            "--server-name",
+            "other.example",
+        ],
+        "--server-name",
+    ),
+    (&["config", "curl", "--dir", "nowhere"], "nowhere"),
+    (
+        &["export", "k8s", "--dir", "set", "--layout", "foo"],
+        "--layout",
+    ),
+    (
+        &["export", "k8s", "--dir", "set", "--namespace", "Bad_NS"],
+        "--namespace",
+    ),
+    (
+        &["export", "k8s", "--dir", "set", "--name", "Bad_Name"],
+        "--name",
+    ),
+    (&["init", "--template", "nope"], "nope"),
+    (&["completions", "tcsh"], "<SHELL>"),
 ];
 
 const LONG_65: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -1007,17 +1065,19 @@ const LONG_64_LABEL: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 
 /// Every case of [`BAD_FLAGS`] exits 2, names its flag and writes nothing,
 /// run in a folder that holds a CA (so that `server` and `client` get as
-/// far as they can) and a profile with a bad value.
+/// far as they can), a profile with a bad value, and a whole set in `set`
+/// for the commands that read one.
 #[test]
-fn every_issuing_flag_rejects_malformed_values_with_exit_2_naming_it() {
+fn every_flag_rejects_malformed_values_with_exit_2_naming_it() {
     assert_eq!(
         (LONG_65.len(), LONG_129.len(), LONG_64_LABEL.len()),
         (65, 129, 64)
     );
     let env = Env::new();
     issue(&env, &["ca"]).success();
+    issue(&env, &["all", "--out", "set"]).success();
     fs::write(env.join("bad.toml"), "days = 0\n").unwrap();
-    let before = env.snapshot(".");
+    let before = (env.snapshot("."), env.snapshot("set"));
     for (args, expected) in BAD_FLAGS {
         let run = env.certgen(args).failure(2);
         let stderr = run.stderr();
@@ -1029,6 +1089,7 @@ fn every_issuing_flag_rejects_malformed_values_with_exit_2_naming_it() {
         );
         assert!(!stderr.contains("panicked"), "{}", run.describe());
         assert_eq!(run.stdout(), "", "{}", run.describe());
-        assert_eq!(env.snapshot("."), before, "{args:?} changed the folder");
+        let after = (env.snapshot("."), env.snapshot("set"));
+        assert_eq!(after, before, "{args:?} changed the folder");
     }
 }
