@@ -483,6 +483,18 @@ fn killed_runs_leave_only_whole_files_and_never_lose_the_ca() {
         }
     }
 
+    // The loop proves something only if its kills landed inside runs, some
+    // of them while files were being written (a temporary file left).
+    let killed = ROUNDS
+        - counts.get(&Landing::Uninterrupted).unwrap_or(&0)
+        - counts.get(&Landing::Finished).unwrap_or(&0)
+        - counts.get(&Landing::RefusedNoCa).unwrap_or(&0);
+    assert!(
+        killed >= ROUNDS / 4 && temporaries_seen > 0,
+        "too few kills landed inside runs to show anything: {counts:?}, \
+         {temporaries_seen} left temporary files"
+    );
+
     // One ordinary run cleans up after all the killed ones.
     issue(&env, &["all", "--out", "set", "--force"]).success();
     assert_eq!(temporaries(&dir), Vec::<String>::new());
