@@ -120,6 +120,27 @@ fn makefile_makes_what_is_missing_and_reissues_leaves_when_the_profile_changes()
         "the CA must survive a profile change"
     );
     make(&["check"]);
+
+    // A server certificate that expires within 30 days fails the check.
+    env.certgen(&[
+        "server",
+        "--force",
+        "--days",
+        "10",
+        "--out",
+        "cert",
+        "--key-type",
+        "ecdsa-p256",
+        "-q",
+    ])
+    .success();
+    let args = ["-f", makefile.to_str().unwrap(), certgen.as_str(), "check"];
+    let failed = run(&env, "make", &args).failure(2);
+    assert!(
+        failed.stdout().contains("expires") || failed.stderr().contains("expires"),
+        "{}",
+        failed.describe()
+    );
 }
 
 #[test]
