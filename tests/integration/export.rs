@@ -451,3 +451,35 @@ fn header_names_the_folder_and_how_to_apply() {
     assert!(header.contains(&folder.display().to_string()), "{header}");
     assert!(header.contains("kubectl apply -f"), "{header}");
 }
+
+/// Secrets printed to a terminal get a warning on stderr, even with
+/// --quiet; printed into a pipe, where they go to a file or to kubectl,
+/// they do not. The terminal is a pseudo-terminal made by `script`.
+#[test]
+fn warns_when_private_keys_go_to_a_terminal_and_only_then() {
+    let env = env_with_set();
+    let warning = "warning: private keys were printed to this terminal";
+    let command = format!(
+        "'{}' export k8s --dir cert --quiet",
+        env!("CARGO_BIN_EXE_certgen")
+    );
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(env.path());
+    let on_terminal = Run {
+        command: format!("script -qec {command} /dev/null"),
+        output: script.output().expect("run script"),
+    }
+    .success();
+    assert!(
+        on_terminal.stdout().contains(warning),
+        "{}",
+        on_terminal.describe()
+    );
+    assert!(on_terminal.stdout().contains("kind: Secret"));
+
+    let piped = export(&env, &["--quiet"]);
+    assert!(!piped.stderr().contains("warning"), "{}", piped.describe());
+    assert!(piped.stdout().contains("kind: Secret"));
+}
