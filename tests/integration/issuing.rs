@@ -584,6 +584,14 @@ fn json_lists_every_written_file_with_mode_kind_serial_and_fingerprint() {
         objects[3]["matches"],
         serde_json::json!(["cert/server.csr", "cert/server.pem"])
     );
+
+    // The same schema as inspect: inspecting the files listed gives the
+    // same document.
+    let mut args = vec!["inspect", "--json"];
+    args.extend(expected.iter().map(|(path, _, _)| path.as_str()));
+    let inspected: serde_json::Value =
+        serde_json::from_str(&env.certgen(&args).success().stdout()).expect("JSON");
+    assert_eq!(inspected, doc);
 }
 
 #[test]
