@@ -917,9 +917,8 @@ fn reports_a_public_key_block_as_unsupported() {
     );
 }
 
-#[test]
-fn reports_an_encrypted_key_without_opening_it() {
-    let env = Env::new();
+/// Has openssl write a password-protected P-256 key (PKCS#8, encrypted).
+fn write_encrypted_key(env: &Env, path: &str) {
     env.openssl(&[
         "genpkey",
         "-algorithm",
@@ -930,9 +929,15 @@ fn reports_an_encrypted_key_without_opening_it() {
         "-pass",
         "pass:secret",
         "-out",
-        "locked.key",
+        path,
     ])
     .success();
+}
+
+#[test]
+fn reports_an_encrypted_key_without_opening_it() {
+    let env = Env::new();
+    write_encrypted_key(&env, "locked.key");
     let locked = inspect_one(&env, "locked.key");
     assert_eq!(text(&locked, "kind"), "encrypted_private_key");
 }
@@ -1178,6 +1183,10 @@ CN = directory name
 /// row names its fields in backquotes and the kinds they appear in (or
 /// "every object"). The `unreadable` row describes the document, not an
 /// object, and is left out.
+fn readme() -> String {
+    fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+}
+
 fn documented_fields() -> BTreeMap<String, BTreeSet<String>> {
     const KINDS: [&str; 6] = [
         "certificate",
@@ -1187,7 +1196,7 @@ fn documented_fields() -> BTreeMap<String, BTreeSet<String>> {
         "serial_file",
         "unsupported",
     ];
-    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = readme();
     let table = readme
         .split("| field | in | meaning |")
         .nth(1)
@@ -1235,19 +1244,7 @@ fn json_output_has_exactly_the_documented_fields() {
     let env = Env::new();
     env.certgen(&["all", "--key-type", "ecdsa-p256", "--out", "set", "-q"])
         .success();
-    env.openssl(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-aes256",
-        "-pass",
-        "pass:secret",
-        "-out",
-        "set/locked.key",
-    ])
-    .success();
+    write_encrypted_key(&env, "set/locked.key");
     env.openssl(&[
         "pkey",
         "-in",
@@ -1271,7 +1268,7 @@ fn json_output_has_exactly_the_documented_fields() {
     let every_kind: BTreeSet<String> = documented.keys().cloned().collect();
     assert_eq!(seen, every_kind, "the test set should hold every kind");
 
-    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = readme();
     let example = readme
         .split("```json\n")
         .nth(1)
