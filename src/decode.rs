@@ -13,6 +13,7 @@ use x509_parser::error::X509Error;
 use x509_parser::nom;
 use x509_parser::prelude::{parse_x509_certificate, FromDer};
 
+use crate::files;
 use crate::serial::Serial;
 
 /// Files larger than this are refused unread: the largest real bundles
@@ -122,10 +123,15 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Decoded> {
 }
 
 /// The files of one folder, in name order: those that decode, and those
-/// that look like TLS files but do not.
+/// that look like TLS files but do not. certgen's own temporary files are
+/// left out: they are a run's work in progress or a killed run's remains,
+/// which the next issuing run removes.
 pub fn read_folder(dir: &Path) -> Result<Decoded> {
     let mut found = Decoded::default();
     for path in list_files(dir)? {
+        if files::is_temporary(&path) {
+            continue;
+        }
         let bytes = read_bytes(&path);
         let decoded = bytes
             .as_ref()

@@ -224,6 +224,13 @@ pub fn has_kept_copy(path: &Path) -> bool {
     })
 }
 
+/// Whether `path` is named like one of certgen's temporary files: a run's
+/// work in progress, or what a killed run left, never a file of the set.
+pub fn is_temporary(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| temp_parts(&name.to_string_lossy()).is_some())
+}
+
 /// The target's name and the process id in a temporary file name
 /// `.NAME.certgen-PID-N.tmp`.
 fn temp_parts(name: &str) -> Option<(&str, u32)> {

@@ -748,6 +748,12 @@ fn a_folder_reports_the_tls_files_it_cannot_read() {
     fs::write(env.join("set/server.pem"), &cert[..cert.len() / 2]).unwrap();
     fs::write(env.join("set/client.key"), "").unwrap();
     fs::write(env.join("set/notes.txt"), "not a TLS file\n").unwrap();
+    // What a killed run left is not one of the folder's files.
+    fs::write(
+        env.join("set/.ca.pem.certgen-4000000000-0.tmp"),
+        &cert[..cert.len() / 3],
+    )
+    .unwrap();
 
     let run = env.certgen(&["inspect", "--json", "set"]).failure(2);
     let document: Value = serde_json::from_str(&run.stdout())
