@@ -132,32 +132,29 @@ pub fn read_folder(dir: &Path) -> Result<Decoded> {
         if files::is_temporary(&path) {
             continue;
         }
-        let bytes = read_bytes(&path);
-        let decoded = bytes
-            .as_ref()
-            .map_err(|e| anyhow!("{e:#}"))
-            .and_then(|bytes| decode(bytes).with_context(|| path.display().to_string()));
-        match decoded {
+        match read_file(&path) {
             Ok(objects) => found.files.push(FileObjects { path, objects }),
-            Err(error) => {
-                let has_pem = bytes.as_ref().is_ok_and(|b| contains(b, b"-----BEGIN "));
-                if has_pem || has_tls_extension(&path) {
-                    let error = format!("{error:#}");
-                    found.unreadable.push(Unreadable { path, error });
-                }
+            // Read again only for a file that failed without a TLS name.
+            Err(error)
+                if named_like_tls(&path)
+                    || read_bytes(&path).is_ok_and(|b| contains(&b, b"-----BEGIN ")) =>
+            {
+                let error = format!("{error:#}");
+                found.unreadable.push(Unreadable { path, error });
             }
+            Err(_) => {}
         }
     }
     Ok(found)
 }
 
-/// Whether a file's name says it is a TLS file, as the names certgen,
-/// openssl and the usual tools give them do.
-fn has_tls_extension(path: &Path) -> bool {
-    const EXTENSIONS: [&str; 9] = ["pem", "crt", "cer", "der", "key", "csr", "req", "srl", "p8"];
+/// Whether a file's name says it is a TLS file, by the endings certgen,
+/// openssl and the usual tools give them.
+pub fn named_like_tls(path: &Path) -> bool {
+    const ENDINGS: [&str; 9] = ["pem", "crt", "cer", "der", "key", "csr", "req", "srl", "p8"];
     path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        .is_some_and(|e| ENDINGS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
 /// The regular files of one folder (not its subfolders), in name order.

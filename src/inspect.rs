@@ -188,12 +188,17 @@ fn file_mode(_: &Path) -> Option<String> {
     None
 }
 
-/// Writes what was found as JSON, one document.
-pub fn render_json(found: &Inspection, out: &mut dyn Write) -> io::Result<()> {
+/// Writes the entries, and the files that could not be read, as JSON: one
+/// document.
+pub fn render_json(
+    entries: &[Entry],
+    unreadable: &[Unreadable],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let document = Document {
         schema: SCHEMA_VERSION,
-        objects: &found.entries,
-        unreadable: &found.unreadable,
+        objects: entries,
+        unreadable,
     };
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)

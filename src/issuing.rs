@@ -744,31 +744,28 @@ fn load_ca_if_present(paths: &CaPaths, now: OffsetDateTime) -> Result<Option<Ca>
 /// old certificate it replaces is kept aside first unless a copy of it is
 /// already there.
 fn finish_interrupted_ca(paths: &CaPaths, now: OffsetDateTime) -> Result<(), Failure> {
-    // The file to complete: the missing one, or the certificate beside a
-    // key it does not pair with. The second look loads the pair, so it is
-    // taken only where a killed run left a temporary certificate.
-    let unfinished =
-        |paths: &CaPaths| match (files::occupied(&paths.key), files::occupied(&paths.cert)) {
-            (true, false) => Some(paths.cert.clone()),
-            (false, true) => Some(paths.key.clone()),
-            (true, true)
-                if !files::stale_temps_of(&paths.cert).is_empty()
-                    && Ca::load(&paths.cert, &paths.key).is_err() =>
-            {
-                Some(paths.cert.clone())
-            }
-            _ => None,
+    // The file to complete and the temporaries a killed run left for it:
+    // the missing file, or the certificate beside a key it does not pair
+    // with (loaded only when a temporary certificate is there at all).
+    let unfinished = |paths: &CaPaths| {
+        let target = match (files::occupied(&paths.key), files::occupied(&paths.cert)) {
+            (true, false) | (true, true) => &paths.cert,
+            (false, true) => &paths.key,
+            (false, false) => return None,
         };
-    match unfinished(paths) {
-        Some(target) if !files::stale_temps_of(&target).is_empty() => {}
-        _ => return Ok(()),
+        let temps = files::stale_temps_of(target);
+        let paired = || files::occupied(target) && Ca::load(&paths.cert, &paths.key).is_ok();
+        (!temps.is_empty() && !paired()).then(|| (target.clone(), temps))
+    };
+    if unfinished(paths).is_none() {
+        return Ok(());
     }
     let _lock = files::lock_folder(&parent_dir(&paths.cert)).or_fail(Kind::Write)?;
     // Looked at again under the lock: another run may have finished it.
-    let Some(target) = unfinished(paths) else {
+    let Some((target, temps)) = unfinished(paths) else {
         return Ok(());
     };
-    for temp in files::stale_temps_of(&target) {
+    for temp in temps {
         let (cert, key) = if target == paths.cert {
             (&temp, &paths.key)
         } else {

@@ -124,7 +124,7 @@ fn print_facts(paths: &[PathBuf], json: bool, now: OffsetDateTime) -> Result<(),
     let found = inspect::inspect(paths, now).or_fail(Kind::Input)?;
     let mut stdout = std::io::stdout().lock();
     let written = if json {
-        inspect::render_json(&found, &mut stdout)
+        inspect::render_json(&found.entries, &found.unreadable, &mut stdout)
     } else {
         inspect::render_text(&found.entries, &mut stdout)
     };

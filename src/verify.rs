@@ -141,10 +141,6 @@ struct Set {
     serial: Option<(PathBuf, Serial)>,
 }
 
-/// File endings that mark a TLS file in the folder; anything else is left
-/// alone (READMEs, configuration, `ca.key.replaced-*` backups).
-const TLS_ENDINGS: [&str; 8] = ["pem", "crt", "cer", "der", "key", "csr", "req", "srl"];
-
 /// Checks the set in `dir`. An error means the set could not be read at all
 /// (no `ca.pem`, an unreadable or corrupt file); problems with what was read
 /// are findings.
@@ -193,10 +189,7 @@ impl Report {
 fn read_set(dir: &Path, now: OffsetDateTime) -> Result<Set> {
     let paths: Vec<PathBuf> = decode::list_files(dir)?
         .into_iter()
-        .filter(|p| {
-            let ending = p.extension().and_then(|e| e.to_str()).unwrap_or_default();
-            TLS_ENDINGS.contains(&ending.to_ascii_lowercase().as_str())
-        })
+        .filter(|p| decode::named_like_tls(p))
         .collect();
 
     let mut ca = None;
