@@ -211,10 +211,7 @@ fn certificate_names(path: &Path) -> Result<Vec<Name>> {
     let objects = decode::read_file(path)?;
     let der = objects
         .iter()
-        .find_map(|object| match object {
-            Object::Certificate(der) => Some(der),
-            _ => None,
-        })
+        .find_map(Object::as_certificate)
         .ok_or_else(|| anyhow!("{}: no certificate in the file", path.display()))?;
     let cert = facts::certificate(der, OffsetDateTime::now_utc())
         .with_context(|| path.display().to_string())?;

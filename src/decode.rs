@@ -70,6 +70,24 @@ pub enum Object {
     },
 }
 
+impl Object {
+    /// The DER of a certificate; `None` for any other object.
+    pub fn as_certificate(&self) -> Option<&[u8]> {
+        match self {
+            Object::Certificate(der) => Some(der),
+            _ => None,
+        }
+    }
+
+    /// The DER of a certificate request; `None` for any other object.
+    pub fn as_request(&self) -> Option<&[u8]> {
+        match self {
+            Object::Request(der) => Some(der),
+            _ => None,
+        }
+    }
+}
+
 /// The objects of one file.
 #[derive(Debug)]
 pub struct FileObjects {

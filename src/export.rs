@@ -252,10 +252,7 @@ fn read_cert(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     let (bytes, objects) = read_pem(path)?;
     let der = objects
         .iter()
-        .find_map(|object| match object {
-            Object::Certificate(der) => Some(der),
-            _ => None,
-        })
+        .find_map(Object::as_certificate)
         .ok_or_else(|| anyhow!("{}: holds no certificate", path.display()))?;
     let facts = facts::certificate(der, OffsetDateTime::now_utc())
         .with_context(|| path.display().to_string())?;

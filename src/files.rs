@@ -380,7 +380,8 @@ fn parent_dirs(outputs: &[Output]) -> Vec<PathBuf> {
     dirs
 }
 
-fn parent_dir(path: &Path) -> PathBuf {
+/// The folder a file is in, `.` for a bare name.
+pub fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),

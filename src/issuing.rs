@@ -494,7 +494,7 @@ fn execute(plan: &Plan, now: OffsetDateTime, report: &Report) -> Result<Vec<Path
         .into_iter();
     let ca_key = new_ca.map(|_| keys.next().expect("a key for every certificate"));
 
-    let ca_dir = parent_dir(&ca_paths.cert);
+    let ca_dir = files::parent_dir(&ca_paths.cert);
     files::ensure_dir(&ca_dir).or_fail(Kind::Write)?;
     files::ensure_dir(out).or_fail(Kind::Write)?;
     let _lock = files::lock_folder(&ca_dir).or_fail(Kind::Write)?;
@@ -594,7 +594,7 @@ fn keep_sound_set(plan: &Plan, report: &Report) -> Result<Vec<PathBuf>, Failure>
             )
             .or_fail(Kind::Input)?;
     }
-    let ca_dir = parent_dir(&plan.ca_paths.cert);
+    let ca_dir = files::parent_dir(&plan.ca_paths.cert);
     let out = &plan.output.out;
     let lock = files::lock_folder(&ca_dir).or_fail(Kind::Write)?;
     files::remove_stale_temps(&ca_dir);
@@ -665,26 +665,13 @@ fn leaf_is_sound(paths: &LeafPaths, ca: &Ca, now: OffsetDateTime) -> bool {
     let sound = || -> Option<bool> {
         let key_text = std::fs::read_to_string(&paths.key).ok()?;
         let key = crate::keys::parse_private_key(&key_text).ok()?;
-        let csr_der = match crate::decode::read_file(&paths.csr)
-            .ok()?
-            .into_iter()
-            .next()?
-        {
-            crate::decode::Object::Request(der) => der,
-            _ => return None,
-        };
-        let request = crate::facts::request(&csr_der).ok()?;
+        let csr = crate::decode::read_file(&paths.csr).ok()?;
+        let request = crate::facts::request(csr.first()?.as_request()?).ok()?;
         let request_matches = request.signature_valid
             && request.public_key_bits == rcgen::PublicKeyData::der_bytes(&key);
-        let cert_der = match crate::decode::read_file(&paths.cert)
-            .ok()?
-            .into_iter()
-            .next()?
-        {
-            crate::decode::Object::Certificate(der) => der,
-            _ => return None,
-        };
-        let (_, cert) = x509_parser::prelude::parse_x509_certificate(&cert_der).ok()?;
+        let cert_file = crate::decode::read_file(&paths.cert).ok()?;
+        let cert_der = cert_file.first()?.as_certificate()?;
+        let (_, cert) = x509_parser::prelude::parse_x509_certificate(cert_der).ok()?;
         let (_, ca_cert) = x509_parser::prelude::parse_x509_certificate(ca.cert_der()).ok()?;
         let key_matches = cert.public_key().subject_public_key.data.as_ref()
             == rcgen::PublicKeyData::der_bytes(&key);
@@ -694,14 +681,6 @@ fn leaf_is_sound(paths: &LeafPaths, ca: &Ca, now: OffsetDateTime) -> bool {
         Some(request_matches && key_matches && signed && valid)
     };
     sound().unwrap_or(false)
-}
-
-/// The folder a file is in, `.` for a bare name.
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }
 
 /// The CA in the folder when both its files are there, none when neither is;
@@ -760,7 +739,7 @@ fn finish_interrupted_ca(paths: &CaPaths, now: OffsetDateTime) -> Result<(), Fai
     if unfinished(paths).is_none() {
         return Ok(());
     }
-    let _lock = files::lock_folder(&parent_dir(&paths.cert)).or_fail(Kind::Write)?;
+    let _lock = files::lock_folder(&files::parent_dir(&paths.cert)).or_fail(Kind::Write)?;
     // Looked at again under the lock: another run may have finished it.
     let Some((target, temps)) = unfinished(paths) else {
         return Ok(());
